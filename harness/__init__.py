@@ -1,0 +1,1 @@
+"""Resilience and load-testing harness for customer-service systems."""
