@@ -1,0 +1,1 @@
+"""Results of a drill: the raw records written while it runs and the report model built from them."""

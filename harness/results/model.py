@@ -1,0 +1,207 @@
+"""The report model: what a finished (or interrupted) drill measured and concluded.
+
+This is the schema of ``report.json`` (documented in docs/report-json.md); every
+report format (HTML, Markdown, JUnit) renders from a :class:`RunReport` alone, and
+a :class:`RunReport` is rebuilt from the raw records of a run directory alone.
+Times are seconds from the start of the drill (``t_s``) unless a name says otherwise.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+SCHEMA_VERSION = 1
+
+
+class Verdict(StrEnum):
+    """The drill's conclusion. Exit codes: pass 0, fail 1, inconclusive 3, aborted 4."""
+
+    PASS = "pass"
+    FAIL = "fail"
+    INCONCLUSIVE = "inconclusive"
+    ABORTED = "aborted"
+
+
+class Outcome(StrEnum):
+    """How one request turned out, as the customer experienced it."""
+
+    OK = "ok"
+    FALLBACK = "fallback"
+    DEGRADED = "degraded"
+    SHED = "shed"
+    ERROR = "error"
+
+
+class EventKind(StrEnum):
+    """Kinds of entries on the drill's timeline (the journal)."""
+
+    RUN_STARTED = "run_started"
+    PHASE_STARTED = "phase_started"
+    PHASE_ENDED = "phase_ended"
+    FAULT_APPLIED = "fault_applied"
+    FAULT_REVERTED = "fault_reverted"
+    FAULT_REVERT_FAILED = "fault_revert_failed"
+    ABORTED = "aborted"
+    INFRASTRUCTURE_ERROR = "infrastructure_error"
+    SERVER_STATE = "server_state"  # e.g. a breaker state change seen in the target's /metrics
+    FAILOVER = "failover"  # measured: service back above threshold after a fault started
+    RECOVERY = "recovery"  # measured: back to baseline after a fault ended
+    NOTE = "note"
+    RUN_ENDED = "run_ended"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class CheckResult(_Model):
+    """One SLA check, evaluated: the threshold next to the measured value."""
+
+    name: str
+    type: str
+    phase: str | None = None  # None: drill-wide
+    comparator: str  # "<=" or ">=": passed when `measured comparator threshold`
+    threshold: float
+    measured: float | None  # None: nothing to measure (counts as failed)
+    unit: str  # "ms", "s", "ratio", "rps", "count"
+    passed: bool
+    detail: str = ""  # one sentence: what was measured over what, and why it failed
+    window_s: float | None = None  # sliding-window checks: the window length
+    worst_window_start_s: float | None = None  # sliding-window checks: where the worst window starts
+
+
+class EndpointSummary(_Model):
+    """Figures for one endpoint (Locust request name) within one phase."""
+
+    requests: int
+    rps: float
+    outcome_counts: dict[Outcome, int]
+    p50_ms: float | None
+    p95_ms: float | None
+    p99_ms: float | None
+    max_ms: float | None
+
+
+class PhaseSummary(_Model):
+    """Figures for one phase (all endpoints together, and per endpoint)."""
+
+    name: str
+    start_s: float
+    end_s: float
+    faults: list[str] = Field(default_factory=list)  # fault script names active in the phase
+    requests: int
+    rps: float
+    outcome_counts: dict[Outcome, int]
+    error_ratio: float
+    fallback_ratio: float
+    degraded_ratio: float
+    shed_ratio: float
+    p50_ms: float | None
+    p95_ms: float | None
+    p99_ms: float | None
+    max_ms: float | None
+    p99_corrected_ms: float | None = None  # coordinated-omission corrected (open model only)
+    endpoints: dict[str, EndpointSummary] = Field(default_factory=dict)
+
+
+class FaultWindowRecord(_Model):
+    """A fault as it really happened: when it was applied and reverted."""
+
+    fault: str  # fault name within its script
+    script: str  # fault script name
+    proxy: str
+    type: str  # latency, down, timeout, ...
+    planned_start_s: float
+    planned_end_s: float
+    applied_s: float | None
+    reverted_s: float | None
+
+
+class TimelineEvent(_Model):
+    """One entry of the drill's journal, shown on the report's timeline."""
+
+    t_s: float
+    kind: EventKind
+    message: str
+    data: dict[str, Any] = Field(default_factory=dict)
+
+
+class TimeSeries(_Model):
+    """Per-bucket figures over the whole drill, all endpoints together; lists are aligned on ``t_s``."""
+
+    bucket_s: float
+    t_s: list[float]
+    rps: list[float]
+    p50_ms: list[float | None]
+    p95_ms: list[float | None]
+    p99_ms: list[float | None]
+    error_ratio: list[float]
+    fallback_ratio: list[float]
+    shed_ratio: list[float]
+
+
+class ResilienceTiming(_Model):
+    """Failover and recovery measured for one fault window (None: never reached within the drill)."""
+
+    fault: str
+    fault_start_s: float
+    fault_end_s: float | None
+    failover_s: float | None  # fault start -> success ratio back above threshold
+    recovery_s: float | None  # fault end -> latency and errors back to the baseline phase
+
+
+class WritesSummary(_Model):
+    """Acknowledged writes (e.g. ticket ids returned with 2xx) and whether each was read back."""
+
+    acknowledged: int
+    verified: int
+    lost: list[str] = Field(default_factory=list)  # ids acknowledged but not found after the drill
+    unverifiable: list[str] = Field(default_factory=list)  # read-back failed for infrastructure reasons
+
+
+class LoadSummary(_Model):
+    """How the load was generated, and for the open model, intended versus achieved."""
+
+    model: str  # "closed" or "open"
+    shape: str
+    scenario: str
+    workers: int = 1
+    intended_rps: float | None = None
+    achieved_rps: float | None = None
+    dropped_arrivals: int | None = None  # open model: arrivals that could not be sent
+
+
+class ServerSample(_Model):
+    """One scrape of the target's Prometheus /metrics: selected series at one time."""
+
+    t_s: float
+    values: dict[str, float]
+
+
+class RunReport(_Model):
+    """Everything a drill concluded; the content of report.json."""
+
+    schema_version: int = SCHEMA_VERSION
+    run_id: str
+    drill: str
+    description: str = ""
+    drill_file: str | None = None
+    target_url: str
+    toxiproxy_url: str | None
+    started_at: str  # ISO 8601, UTC
+    duration_s: float
+    verdict: Verdict
+    verdict_reason: str
+    checks: list[CheckResult]
+    phases: list[PhaseSummary]
+    faults: list[FaultWindowRecord]
+    timings: list[ResilienceTiming] = Field(default_factory=list)
+    writes: WritesSummary | None = None
+    load: LoadSummary
+    series: TimeSeries
+    events: list[TimelineEvent]
+    server_samples: list[ServerSample] = Field(default_factory=list)
+    sustainable_peak: float | None = None  # capacity search: highest load level whose checks held

@@ -1,0 +1,74 @@
+"""The raw records a drill writes while it runs, one JSON object a line.
+
+A run directory ``reports/<run id>/`` holds ``raw/`` with:
+
+- ``run.json``       :class:`RunMeta`: the resolved drill and how the run was set up (written first)
+- ``journal.jsonl``  :class:`~harness.results.model.TimelineEvent` lines, appended as things happen
+- ``metrics.jsonl``  :class:`MetricRow` lines: one per (time bucket, endpoint, outcome), flushed each bucket
+- ``writes.jsonl``   :class:`AckedWrite` lines: every acknowledged write seen in the load
+- ``verification.json`` :class:`WriteVerification`: the read-back of acknowledged writes after the drill
+- ``server.jsonl``   :class:`~harness.results.model.ServerSample` lines (scrapes of the target's /metrics)
+
+Rows for the same (bucket, endpoint, outcome) may appear more than once (late
+requests, several Locust workers): readers merge them. Everything a report needs
+is rebuilt from these files alone, so a crash mid-drill still leaves a reportable run.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from harness.results.model import Outcome
+
+
+class _Row(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class MetricRow(_Row):
+    """Latencies of the requests that *started* in one time bucket, for one endpoint and outcome."""
+
+    bucket: int  # index: the bucket covers [bucket * bucket_s, (bucket + 1) * bucket_s) from drill start
+    endpoint: str  # Locust request name
+    outcome: Outcome
+    count: int
+    hist: str  # HdrHistogram (microseconds), base64-encoded as hdrhistogram's encode() writes it
+    hist_corrected: str | None = None  # coordinated-omission corrected latency (open model), same unit
+    retry_after_missing: int = 0  # shed responses (429) that carried no Retry-After header
+
+
+class AckedWrite(_Row):
+    """A write the target acknowledged (2xx with an id) that must still exist after the drill."""
+
+    t_s: float
+    endpoint: str
+    write_id: str
+    read_path: str  # path to read it back, e.g. /api/tickets/T-123
+
+
+class WriteCheckOutcome(_Row):
+    write_id: str
+    found: bool | None  # None: could not be checked (read failed for another reason)
+    status: int | None
+    detail: str = ""
+
+
+class WriteVerification(_Row):
+    checked_at_s: float
+    results: list[WriteCheckOutcome]
+
+
+class RunMeta(_Row):
+    """How the run was set up: written once, first, so every later file can be interpreted."""
+
+    run_id: str
+    drill: dict[str, Any]  # the resolved drill definition (as validated), for rebuilding reports
+    drill_file: str | None
+    started_at: str  # ISO 8601 UTC of t_s == 0
+    started_at_unix_s: float  # time.time() at t_s == 0 (for comparing with the target's own logs)
+    bucket_s: float
+    target_url: str
+    toxiproxy_url: str | None
+    workers: int = 1
