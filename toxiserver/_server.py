@@ -1,0 +1,167 @@
+"""Run the control API (uvicorn) and the proxies on one asyncio loop.
+
+`serve()` is the async core used by the CLI; `ToxiproxyServer` runs it on a
+background thread for in-process use.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import enum
+import socket
+import threading
+from collections.abc import Callable, Generator
+from types import TracebackType
+
+import uvicorn
+
+from ._api import ControlApi
+from ._errors import ServerStartError
+
+LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
+
+
+class _QuietServer(uvicorn.Server):
+    """uvicorn without its own signal handling (the caller owns shutdown)."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Generator[None, None, None]:
+        yield
+
+
+def bind_api_socket(host: str, port: int) -> socket.socket:
+    """A listening socket for the API; raises OSError if the address is taken."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(128)
+        sock.setblocking(False)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+async def serve(
+    host: str,
+    port: int,
+    seed: int | None,
+    stop: asyncio.Event,
+    on_ready: Callable[[int], None],
+) -> None:
+    """Serve the API on host:port until `stop` is set; call `on_ready(real_port)` once up."""
+    sock = bind_api_socket(host, port)
+    api = ControlApi(seed=seed)
+    config = uvicorn.Config(
+        api, log_level="warning", access_log=False, lifespan="off", ws="none", http="h11"
+    )
+    server = _QuietServer(config)
+    task = asyncio.ensure_future(server.serve(sockets=[sock]))
+    try:
+        while not server.started:
+            if task.done():
+                task.result()
+                raise ServerStartError("uvicorn exited before starting")
+            await asyncio.sleep(0.005)
+        on_ready(sock.getsockname()[1])
+        await stop.wait()
+    finally:
+        server.should_exit = True
+        await api.stop_all()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        sock.close()
+
+
+class ServerState(enum.Enum):
+    NEW = "new"
+    RUNNING = "running"
+    STOPPED = "stopped"
+
+
+class ToxiproxyServer:
+    """An embedded Toxiproxy-compatible server running on a background thread.
+
+    >>> with ToxiproxyServer(seed=7) as srv:
+    ...     srv.url  # doctest: +SKIP
+    """
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, seed: int | None = None) -> None:
+        self.host = host
+        self.port = port
+        self.seed = seed
+        self.state = ServerState.NEW
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+        self._ready = threading.Event()
+        self._error: BaseException | None = None
+
+    @property
+    def url(self) -> str:
+        if self.state is not ServerState.RUNNING:
+            raise ServerStartError(
+                f"toxiserver on {self.host}:{self.port} is {self.state.value}, "
+                "not running - call start() first"
+            )
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    def start(self, timeout_s: float = 10.0) -> ToxiproxyServer:
+        """Start serving; returns once the API answers. Raises ServerStartError."""
+        if self.state is not ServerState.NEW:
+            raise ServerStartError(f"toxiserver is {self.state.value}; create a new instance")
+        self._thread = threading.Thread(target=self._run, name="toxiserver", daemon=True)
+        self._thread.start()
+        if not self._ready.wait(timeout_s) or self._error is not None:
+            self.stop()
+            raise ServerStartError(
+                f"toxiserver did not start on {self.host}:{self.port}: {self._error}"
+            ) from self._error
+        self.state = ServerState.RUNNING
+        return self
+
+    def _run(self) -> None:
+        async def main() -> None:
+            self._loop = asyncio.get_running_loop()
+            self._stop = asyncio.Event()
+            await serve(self.host, self.port, self.seed, self._stop, self._on_ready)
+
+        try:
+            asyncio.run(main())
+        except BaseException as exc:  # noqa: BLE001 - reported to start()
+            self._error = exc
+        finally:
+            self._ready.set()
+
+    def _on_ready(self, port: int) -> None:
+        self.port = port
+        self._ready.set()
+
+    def stop(self, timeout_s: float = 10.0) -> None:
+        """Stop the API and every proxy, closing all connections; idempotent."""
+        if self.state is ServerState.STOPPED:
+            return
+        loop, stop, thread = self._loop, self._stop, self._thread
+        if loop is not None and stop is not None and not loop.is_closed():
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(stop.set)
+        if thread is not None:
+            thread.join(timeout_s)
+        self.state = ServerState.STOPPED
+
+    def __enter__(self) -> ToxiproxyServer:
+        if self.state is ServerState.NEW:
+            self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()

@@ -1,0 +1,63 @@
+"""Command line: `toxiserver [--host H] [--port P] [--seed N] [--ready-file PATH]`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import sys
+from pathlib import Path
+
+from ._server import LOOPBACK_HOSTS, serve
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="toxiserver", description="Embedded Toxiproxy-compatible server."
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="API host (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8474, help="API port, 0 = pick (8474)")
+    parser.add_argument("--seed", type=int, default=None, help="seed for jitter/toxicity/slicer")
+    parser.add_argument("--ready-file", type=Path, default=None,
+                        help="write the real API port here once serving")
+    parser.add_argument("--allow-remote", action="store_true",
+                        help="allow a non-loopback --host (the API has no authentication)")
+    return parser
+
+
+def _write_ready_file(path: Path, port: int) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(f"{port}\n")
+    os.replace(tmp, path)
+
+
+async def _run(args: argparse.Namespace) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+
+    def on_ready(port: int) -> None:
+        print(f"toxiserver listening on http://{args.host}:{port} seed={args.seed}", flush=True)
+        if args.ready_file is not None:
+            _write_ready_file(args.ready_file, port)
+
+    await serve(args.host, args.port, args.seed, stop, on_ready)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    if args.host not in LOOPBACK_HOSTS and not args.allow_remote:
+        print(
+            f"toxiserver: refusing --host {args.host}: not loopback; the control API has no "
+            "authentication - use 127.0.0.1 or pass --allow-remote",
+            file=sys.stderr,
+        )
+        sys.exit(2)
+    try:
+        asyncio.run(_run(args))
+    except OSError as exc:
+        print(f"toxiserver: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
+        sys.exit(1)
+    sys.exit(0)
