@@ -150,8 +150,9 @@ class ControlApi:
         return _json({"version": VERSION})
 
     async def metrics(self, body: bytes) -> Response:
-        return Response(self._render_metrics(), media_type=None,
-                        headers={"Content-Type": METRICS_CONTENT_TYPE})
+        return Response(
+            self._render_metrics(), media_type=None, headers={"Content-Type": METRICS_CONTENT_TYPE}
+        )
 
     async def reset(self, body: bytes) -> Response:
         for proxy in self.proxies.values():

@@ -65,7 +65,9 @@ class Direction:
         self.name = name
         self.src = src
         self.dst = dst
-        self.ctx = LinkContext(conn, name, derive_rng(conn.seed, conn.proxy.name, conn.ordinal, name))
+        self.ctx = LinkContext(
+            conn, name, derive_rng(conn.seed, conn.proxy.name, conn.ordinal, name)
+        )
         self.queue: asyncio.Queue[tuple[bytes, float] | None] = asyncio.Queue(QUEUE_CHUNKS)
         self.busy = False
         self.done = False

@@ -20,8 +20,9 @@ from ._errors import ServerStartError
 class ServerProcess:
     """A running toxiserver child process; `stop()` sends SIGTERM then SIGKILL."""
 
-    def __init__(self, popen: subprocess.Popen[bytes], host: str, port: int,
-                 log: IO[bytes] | None) -> None:
+    def __init__(
+        self, popen: subprocess.Popen[bytes], host: str, port: int, log: IO[bytes] | None
+    ) -> None:
         self._popen = popen
         self.host = host
         self.port = port
@@ -60,8 +61,12 @@ class ServerProcess:
     def __enter__(self) -> ServerProcess:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         self.stop()
 
 
@@ -73,20 +78,34 @@ def _answers(url: str) -> bool:
         return False
 
 
-def start_subprocess(host: str = "127.0.0.1", port: int = 0, seed: int | None = None,
-                     log_path: str | os.PathLike[str] | None = None,
-                     ready_timeout_s: float = 10) -> ServerProcess:
+def start_subprocess(
+    host: str = "127.0.0.1",
+    port: int = 0,
+    seed: int | None = None,
+    log_path: str | os.PathLike[str] | None = None,
+    ready_timeout_s: float = 10,
+) -> ServerProcess:
     """Start `python -m toxiserver` and wait until it answers /version."""
     with tempfile.TemporaryDirectory(prefix="toxiserver-") as tmp:
         ready = Path(tmp) / "ready"
-        cmd = [sys.executable, "-m", "toxiserver", "--host", host, "--port", str(port),
-               "--ready-file", str(ready)]
+        cmd = [
+            sys.executable,
+            "-m",
+            "toxiserver",
+            "--host",
+            host,
+            "--port",
+            str(port),
+            "--ready-file",
+            str(ready),
+        ]
         if seed is not None:
             cmd += ["--seed", str(seed)]
         log = open(log_path, "ab") if log_path is not None else None  # noqa: SIM115
         out = log if log is not None else subprocess.DEVNULL
-        popen = subprocess.Popen(cmd, stdout=out, stderr=out, stdin=subprocess.DEVNULL,
-                                 start_new_session=True)
+        popen = subprocess.Popen(
+            cmd, stdout=out, stderr=out, stdin=subprocess.DEVNULL, start_new_session=True
+        )
         proc = ServerProcess(popen, host, port, log)
         deadline = time.monotonic() + ready_timeout_s
         try:

@@ -161,9 +161,7 @@ TOXIC_TYPES: dict[str, ToxicType] = {
         ToxicType("slow_close", ("delay",), "SlowCloseToxic", _pass),
         ToxicType("timeout", ("timeout",), "TimeoutToxic", _timeout),
         ToxicType("reset_peer", ("timeout",), "ResetToxic", _reset_peer),
-        ToxicType(
-            "slicer", ("average_size", "size_variation", "delay"), "SlicerToxic", _slicer
-        ),
+        ToxicType("slicer", ("average_size", "size_variation", "delay"), "SlicerToxic", _slicer),
         ToxicType("limit_data", ("bytes",), "LimitDataToxic", _limit_data),
     )
 }
@@ -214,6 +212,8 @@ def toxic_from_body(raw: bytes) -> Toxic:
 def update_from_body(toxic: Toxic, raw: bytes) -> tuple[float, dict[str, int]]:
     """The (toxicity, attributes) an update request asks for; name/type/stream are fixed."""
     body = expect_object(parse_json(raw), "toxics.ToxicWrapper")
-    values = decode_fields(body, {"toxicity": "float"}, "ToxicWrapper", {"toxicity": toxic.toxicity})
+    values = decode_fields(
+        body, {"toxicity": "float"}, "ToxicWrapper", {"toxicity": toxic.toxicity}
+    )
     attributes = _decode_attributes(TOXIC_TYPES[toxic.type], body, toxic.attributes)
     return values["toxicity"], attributes

@@ -19,10 +19,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--host", default="127.0.0.1", help="API host (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8474, help="API port, 0 = pick (8474)")
     parser.add_argument("--seed", type=int, default=None, help="seed for jitter/toxicity/slicer")
-    parser.add_argument("--ready-file", type=Path, default=None,
-                        help="write the real API port here once serving")
-    parser.add_argument("--allow-remote", action="store_true",
-                        help="allow a non-loopback --host (the API has no authentication)")
+    parser.add_argument(
+        "--ready-file", type=Path, default=None, help="write the real API port here once serving"
+    )
+    parser.add_argument(
+        "--allow-remote",
+        action="store_true",
+        help="allow a non-loopback --host (the API has no authentication)",
+    )
     return parser
 
 
