@@ -10,7 +10,8 @@ so that callers never see another library's types.
     ├── InfrastructureError       the harness's own infrastructure failed        (exit 3)
     │   ├── ToxiproxyError        a Toxiproxy server refused or could not be reached
     │   │   ├── ProxyNotFound
-    │   │   └── ToxicNotFound
+    │   │   ├── ToxicNotFound
+    │   │   └── ToxicAlreadyExists
     │   └── TargetUnreachable     the system under test did not answer
     └── AbortRequested            an abort condition or a signal stopped a drill (exit 4)
 
@@ -60,3 +61,7 @@ class TargetUnreachable(InfrastructureError):
 
 class AbortRequested(HarnessError):
     """A drill was stopped early by an abort condition or a signal."""
+
+
+class ToxicAlreadyExists(ToxiproxyError):
+    """A toxic with the same name is already on the proxy (Toxiproxy answered 409)."""

@@ -1,0 +1,293 @@
+"""Apply and revert fault windows on Toxiproxy, and clean up after killed runs.
+
+Ownership: what "owned" means
+-----------------------------
+A change on the Toxiproxy server belongs to the harness run that made it:
+
+* a toxic is the harness's when its name is ``harness.<run_id>.<fault>``
+  (``TOXIC_PREFIX``); the middle part names the owning run. Toxics without
+  that prefix were added by someone else and are never touched;
+* a proxy taken down (``down`` has no toxic to name) belongs to the run whose
+  ledger ``<ledger_dir>/<run_id>.json`` lists it; the ledger is written and
+  fsync'd *before* the proxy is disabled (and before each toxic is added).
+
+A run is *live* when a ledger for it exists in ``ledger_dir`` and the process
+recorded there (pid, and its start time on Linux) is still running on this
+host; ledgers written on another host count as live. Every run without a live
+ledger is *dead*, and what it left behind is a leftover: ``remove_leftovers``
+removes the harness toxics of dead runs and re-enables the proxies their
+ledgers took down (only those that were enabled before, and only for ledgers
+written against the same server URL). Harness processes that share one
+Toxiproxy must therefore share one ``ledger_dir``.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+
+from harness.errors import (
+    HarnessError,
+    InputError,
+    ProxyNotFound,
+    ToxicAlreadyExists,
+    ToxiproxyError,
+)
+from harness.faults.adapter import ToxiproxyAdapter
+from harness.faults.ledger import LedgerEntry, RunLedger, owner_alive, read_ledgers
+from harness.faults.model import Fault
+from harness.faults.timeline import FaultWindow
+
+__all__ = [
+    "TOXIC_PREFIX",
+    "FaultEvent",
+    "FaultEventKind",
+    "FaultInjector",
+    "parse_toxic_name",
+    "remove_leftovers",
+    "toxic_name",
+]
+
+TOXIC_PREFIX = "harness."
+_RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+DOWN_LABEL = "down"
+
+
+class FaultEventKind(StrEnum):
+    """What happened to a fault."""
+
+    APPLIED = "applied"
+    REVERTED = "reverted"
+    REVERT_FAILED = "revert_failed"
+
+
+@dataclass(frozen=True)
+class FaultEvent:
+    """A fault was applied, reverted, or failed to revert (for the run's journal)."""
+
+    kind: FaultEventKind
+    fault: str
+    proxy: str
+    toxic: str
+    t_s: float
+    wall_time: datetime
+    detail: str = ""
+
+
+def toxic_name(run_id: str, fault_name: str) -> str:
+    """The name the harness gives the toxic of ``fault_name`` in run ``run_id``."""
+    return f"{TOXIC_PREFIX}{run_id}.{fault_name}"
+
+
+def parse_toxic_name(name: str) -> tuple[str, str] | None:
+    """``(run_id, fault)`` for a harness toxic name, None for anyone else's toxic."""
+    if not name.startswith(TOXIC_PREFIX):
+        return None
+    run_id, dot, fault = name[len(TOXIC_PREFIX) :].partition(".")
+    return (run_id, fault) if dot and run_id and fault else None
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class FaultInjector:
+    """Applies and reverts the fault windows of one run; every change is ledgered first.
+
+    ``on_event`` is called (with the injector's lock held) after each change;
+    it must not raise. ``clock`` gives ``FaultEvent.t_s``; tests inject it.
+    """
+
+    def __init__(
+        self,
+        adapter: ToxiproxyAdapter,
+        run_id: str,
+        *,
+        ledger_dir: Path,
+        on_event: Callable[[FaultEvent], None],
+        clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], datetime] = _utc_now,
+    ) -> None:
+        if not _RUN_ID.match(run_id):
+            raise InputError(
+                f"run id {run_id!r} must be 1-64 letters, digits, '-' or '_' (it becomes part "
+                "of toxic names) - choose another run id"
+            )
+        self.adapter = adapter
+        self.run_id = run_id
+        self._ledger = RunLedger(Path(ledger_dir), run_id, adapter.url)
+        self._on_event = on_event
+        self._clock = clock
+        self._wall_clock = wall_clock
+        self._active: dict[str, LedgerEntry] = {}
+        self._lock = threading.RLock()
+
+    @property
+    def ledger_path(self) -> Path:
+        """Where this run's ledger lives (present only while something is applied)."""
+        return self._ledger.path
+
+    @property
+    def active(self) -> list[str]:
+        """Names of the faults currently applied (or whose apply may have half-happened)."""
+        with self._lock:
+            return list(self._active)
+
+    def apply(self, window: FaultWindow) -> None:
+        """Apply the window's fault; a no-op while that fault is already applied."""
+        fault = window.fault
+        with self._lock:
+            if fault.name in self._active:
+                return
+            if fault.is_down:
+                self._apply_down(fault)
+            else:
+                self._apply_toxic(fault)
+
+    def revert(self, window: FaultWindow) -> None:
+        """Undo the window's fault; a no-op if not applied; ToxiproxyError on failure."""
+        with self._lock:
+            entry = self._active.get(window.fault.name)
+            if entry is not None:
+                self._revert(entry)
+
+    def revert_all(self) -> None:
+        """Undo every applied fault, newest first; raise one ToxiproxyError listing failures.
+
+        A toxic or proxy that is already gone counts as reverted. Faults that
+        could not be reverted stay in the ledger for ``remove_leftovers``.
+        """
+        failures: list[str] = []
+        with self._lock:
+            for entry in reversed(list(self._active.values())):
+                try:
+                    self._revert(entry)
+                except (HarnessError, OSError) as exc:
+                    failures.append(f"fault '{entry.fault}' on proxy '{entry.proxy}': {exc}")
+        if failures:
+            raise ToxiproxyError(
+                f"run '{self.run_id}' could not revert {len(failures)} fault(s) on Toxiproxy at "
+                f"{self.adapter.url}: " + "; ".join(failures) + f" - they stay recorded in "
+                f"{self._ledger.path}; run the cleanup (remove_leftovers) once the server answers"
+            )
+
+    # -- internals -------------------------------------------------------------
+
+    def _apply_toxic(self, fault: Fault) -> None:
+        name = toxic_name(self.run_id, fault.name)
+        spec = fault.toxic_spec(name)
+        entry = LedgerEntry("toxic", fault.proxy, fault.name, toxic=name)
+        self._begin(entry)
+        try:
+            try:
+                self.adapter.add_toxic(fault.proxy, spec)
+            except ToxicAlreadyExists:
+                self.adapter.update_toxic(fault.proxy, spec)
+        except ProxyNotFound:
+            self._forget(entry)  # nothing was changed
+            raise
+        self._applied(entry, name)
+
+    def _apply_down(self, fault: Fault) -> None:
+        self.adapter.require_proxies([fault.proxy])
+        was_enabled = self.adapter.proxies()[fault.proxy].enabled
+        entry = LedgerEntry("down", fault.proxy, fault.name, was_enabled=was_enabled)
+        self._begin(entry)
+        if was_enabled:
+            try:
+                self.adapter.set_enabled(fault.proxy, False)
+            except ProxyNotFound:
+                self._forget(entry)
+                raise
+        self._applied(entry, DOWN_LABEL, "" if was_enabled else "proxy was already disabled")
+
+    def _begin(self, entry: LedgerEntry) -> None:
+        """Ledger first, then remember: even a half-done apply gets reverted."""
+        self._ledger.add(entry)
+        self._active[entry.fault] = entry
+
+    def _applied(self, entry: LedgerEntry, toxic: str, detail: str = "") -> None:
+        if self._active.get(entry.fault) is not entry:
+            self._undo(entry)  # reverted (e.g. by a signal handler) while we were applying
+            return
+        self._emit(FaultEventKind.APPLIED, entry, toxic, detail)
+
+    def _revert(self, entry: LedgerEntry) -> None:
+        label = entry.toxic or DOWN_LABEL
+        try:
+            self._undo(entry)
+        except (HarnessError, OSError) as exc:
+            self._emit(FaultEventKind.REVERT_FAILED, entry, label, str(exc))
+            raise
+        self._forget(entry)
+        self._emit(FaultEventKind.REVERTED, entry, label)
+
+    def _undo(self, entry: LedgerEntry) -> None:
+        try:
+            if entry.kind == "toxic" and entry.toxic:
+                self.adapter.remove_toxic(entry.proxy, entry.toxic, missing_ok=True)
+            elif entry.was_enabled:
+                self.adapter.set_enabled(entry.proxy, True)
+        except ProxyNotFound:
+            pass  # the proxy is gone, and with it our change
+
+    def _forget(self, entry: LedgerEntry) -> None:
+        if self._active.get(entry.fault) is entry:
+            del self._active[entry.fault]
+        self._ledger.discard(entry)
+
+    def _emit(self, kind: FaultEventKind, entry: LedgerEntry, toxic: str, detail: str = "") -> None:
+        self._on_event(
+            FaultEvent(
+                kind, entry.fault, entry.proxy, toxic, self._clock(), self._wall_clock(), detail
+            )
+        )
+
+
+def remove_leftovers(
+    adapter: ToxiproxyAdapter, *, ledger_dir: Path, run_id: str | None = None
+) -> list[str]:
+    """Undo what dead runs left on the server (or everything of ``run_id``); list what was done.
+
+    Without ``run_id``: re-enable proxies taken down by runs whose ledger owner
+    is dead, and remove every harness toxic whose run has no live ledger. With
+    ``run_id``: do that for that run only, live or not. Toxics without the
+    harness prefix are never touched. See the module docstring for "owned".
+    """
+    ledgers = read_ledgers(Path(ledger_dir))
+    live = {lg.run_id for lg in ledgers if owner_alive(lg)}
+    doomed = [
+        lg
+        for lg in ledgers
+        if lg.server_url == adapter.url
+        and (lg.run_id == run_id if run_id is not None else lg.run_id not in live)
+    ]
+    done: list[str] = []
+    for ledger in doomed:
+        for entry in ledger.entries:
+            if entry.kind == "down" and entry.was_enabled:
+                try:
+                    adapter.set_enabled(entry.proxy, True)
+                except ProxyNotFound:
+                    continue
+                done.append(
+                    f"proxy '{entry.proxy}': re-enabled (taken down by fault "
+                    f"'{entry.fault}' of run '{ledger.run_id}')"
+                )
+    for proxy in adapter.proxies().values():
+        for toxic in proxy.toxics:
+            owner = parse_toxic_name(toxic.name)
+            if owner is None:
+                continue
+            if (owner[0] == run_id) if run_id is not None else (owner[0] not in live):
+                adapter.remove_toxic(proxy.name, toxic.name, missing_ok=True)
+                done.append(f"proxy '{proxy.name}': removed toxic '{toxic.name}'")
+    for ledger in doomed:
+        ledger.path.unlink(missing_ok=True)
+    return done

@@ -1,0 +1,277 @@
+"""Load fault scripts from YAML and turn every mistake into one plain sentence.
+
+Every problem in a file is reported together in one ``ValidationFailed``;
+each sentence names the file, the fault, the field, what was seen and the fix,
+e.g. ``faults/nlu-slow.yaml: fault 'nlu-latency': field 'latency_ms' must be
+>= 0, got -5 - use 0 or more``. No pydantic or YAML exception escapes.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
+
+from harness.errors import InputError, ValidationFailed
+from harness.faults.model import (
+    FAULT_PROBLEMS,
+    SCRIPT_PROBLEMS,
+    UNKNOWN_TYPE,
+    Fault,
+    FaultScript,
+    Flapping,
+    problems_from_context,
+)
+from harness.faults.registry import FAULT_TYPES
+
+__all__ = ["available_fault_scripts", "load_fault_script", "resolve_fault_script"]
+
+SUFFIXES = (".yaml", ".yml")
+
+
+def load_fault_script(path: Path) -> FaultScript:
+    """Read, parse and validate one fault script file; ValidationFailed lists every problem."""
+    path = Path(path)
+    source = _display(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise ValidationFailed(
+            source, [f"{source}: cannot read the file ({reason}) - check the path"]
+        ) from exc
+    data = _parse_yaml(text, source)
+    problems = _name_problems(data, path, source)
+    try:
+        script = FaultScript.model_validate(data)
+    except ValidationError as exc:
+        problems = [s for e in exc.errors(include_url=False) for s in _sentences(e, data, source)]
+        problems += _name_problems(data, path, source)
+        raise ValidationFailed(source, problems) from None
+    if problems:
+        raise ValidationFailed(source, problems)
+    return script.with_source(source)
+
+
+def resolve_fault_script(ref: str, *, search_dirs: list[Path]) -> FaultScript:
+    """Load a script by name (``nlu-outage``, looked up in ``search_dirs``) or by path."""
+    as_path = Path(ref)
+    if as_path.suffix in SUFFIXES or "/" in ref or as_path.exists():
+        if not as_path.is_file():
+            raise InputError(f"fault script file '{ref}' does not exist - check the path")
+        return load_fault_script(as_path)
+    for folder in search_dirs:
+        for suffix in SUFFIXES:
+            candidate = Path(folder) / f"{ref}{suffix}"
+            if candidate.is_file():
+                return load_fault_script(candidate)
+    known = available_fault_scripts(search_dirs)
+    close = difflib.get_close_matches(ref, known, n=1)
+    hint = f"did you mean '{close[0]}'? " if close else ""
+    where = ", ".join(_display(Path(d)) for d in search_dirs) or "no folders"
+    raise InputError(
+        f"fault script '{ref}' not found in {where} (known: {', '.join(known) or 'none'}) "
+        f"- {hint}use one of those names or a path to a .yaml file"
+    )
+
+
+def available_fault_scripts(search_dirs: Sequence[Path]) -> list[str]:
+    """Names of the fault scripts found in ``search_dirs``, sorted."""
+    names = {
+        p.stem
+        for d in search_dirs
+        if Path(d).is_dir()
+        for p in Path(d).iterdir()
+        if p.suffix in SUFFIXES
+    }
+    return sorted(names)
+
+
+# -- YAML ----------------------------------------------------------------------
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """SafeLoader that refuses duplicate keys and reads only true/false as booleans.
+
+    YAML 1.1 reads ``on``, ``off``, ``yes`` and ``no`` as booleans, which would
+    turn a mistyped ``off:`` key into ``False``; here they stay text.
+    """
+
+    yaml_implicit_resolvers = {
+        first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:bool"]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key '{key}'", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+def _parse_yaml(text: str, source: str) -> Any:
+    try:
+        data = yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        what = exc.problem or exc.context or "syntax error"
+        raise ValidationFailed(
+            source, [f"{source}: {where}not valid YAML ({what}) - fix the YAML there"]
+        ) from None
+    except yaml.YAMLError as exc:
+        raise ValidationFailed(
+            source, [f"{source}: not valid YAML ({exc}) - fix the YAML"]
+        ) from None
+    if data is None:
+        raise ValidationFailed(
+            source, [f"{source}: the file is empty - add 'name', 'description' and 'faults'"]
+        )
+    if not isinstance(data, dict):
+        raise ValidationFailed(
+            source,
+            [
+                f"{source}: the file must be a mapping with 'name', "
+                f"'description' and 'faults', got a {_kind(data)} "
+                "- see docs/faults.md"
+            ],
+        )
+    return data
+
+
+def _name_problems(data: dict[str, Any], path: Path, source: str) -> list[str]:
+    name = data.get("name")
+    if isinstance(name, str) and name != path.stem:
+        return [
+            f"{source}: field 'name' must equal the file name '{path.stem}', got '{name}' "
+            f"- rename the file or set name: {path.stem}"
+        ]
+    return []
+
+
+_StrictLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+
+
+# -- pydantic errors -> sentences --------------------------------------------------
+
+
+def _sentences(error: ErrorDetails, data: dict[str, Any], source: str) -> list[str]:
+    if error["type"] in (FAULT_PROBLEMS, SCRIPT_PROBLEMS):
+        return [
+            f"{source}: fault '{fault}': {sentence}"
+            for fault, _field, sentence in problems_from_context(error.get("ctx"))
+        ]
+    loc = tuple(error["loc"])
+    model: type[BaseModel] = FaultScript
+    prefix = f"{source}: "
+    if len(loc) >= 2 and loc[0] == "faults" and isinstance(loc[1], int):
+        prefix += f"fault {_fault_label(data, loc[1])}: "
+        loc, model = loc[2:], Fault
+    if loc and loc[0] == "flapping":
+        model = Flapping
+    field = ".".join(str(p) for p in loc)
+    return [prefix + _sentence(error, field, model)]
+
+
+def _fault_label(data: dict[str, Any], index: int) -> str:
+    faults = data.get("faults")
+    item = faults[index] if isinstance(faults, list) and index < len(faults) else None
+    name = item.get("name") if isinstance(item, dict) else None
+    return f"'{name}'" if isinstance(name, str) and name else f"#{index + 1} (unnamed)"
+
+
+def _sentence(error: ErrorDetails, field: str, model: type[BaseModel]) -> str:
+    kind, ctx, seen = error["type"], error.get("ctx") or {}, _show(error.get("input"))
+    if not field:
+        return f"must be a mapping of fields, got {seen} - see docs/faults.md"
+    what = f"field '{field}'"
+    if kind == "missing":
+        return f"{what} is missing - add it"
+    if kind == "extra_forbidden":
+        return _unknown_field(field, seen, model)
+    if kind == UNKNOWN_TYPE:
+        return f"{what} must be one of {', '.join(FAULT_TYPES)}, got {seen} - use one of those"
+    simple = _SIMPLE.get(kind)
+    if simple:
+        return (
+            f"{what} {simple.format(**ctx)}, got {seen} - {_FIX.get(kind, 'fix it').format(**ctx)}"
+        )
+    return f"{what} is invalid ({error['msg']}), got {seen} - fix it (see docs/faults.md)"
+
+
+_SIMPLE = {
+    "greater_than_equal": "must be >= {ge}",
+    "greater_than": "must be > {gt}",
+    "less_than_equal": "must be <= {le}",
+    "less_than": "must be < {lt}",
+    "int_type": "must be a whole number",
+    "int_parsing": "must be a whole number",
+    "int_from_float": "must be a whole number",
+    "float_type": "must be a number",
+    "float_parsing": "must be a number",
+    "finite_number": "must be a finite number",
+    "string_type": "must be text",
+    "string_pattern_mismatch": "must use only letters, digits, '-' and '_', starting with a "
+    "letter or digit",
+    "string_too_short": "must not be empty",
+    "string_too_long": "must be at most {max_length} characters",
+    "enum": "must be {expected}",
+    "too_short": "must list at least {min_length} item(s)",
+    "list_type": "must be a list",
+    "model_type": "must be a mapping",
+    "dict_type": "must be a mapping",
+}
+_FIX = {
+    "greater_than_equal": "use {ge} or more",
+    "greater_than": "use more than {gt}",
+    "less_than_equal": "use {le} or less",
+    "less_than": "use less than {lt}",
+    "enum": "use {expected}",
+    "too_short": "add at least one",
+    "string_pattern_mismatch": "rename it",
+    "string_too_short": "give it a value",
+}
+
+
+def _unknown_field(field: str, seen: str, model: type[BaseModel]) -> str:
+    leaf = field.rsplit(".", 1)[-1]
+    allowed = list(model.model_fields)
+    close = difflib.get_close_matches(leaf, allowed, n=1)
+    hint = f"did you mean '{close[0]}'? or " if close else ""
+    return (
+        f"field '{field}' is not a known field, got {seen} - {hint}remove it "
+        f"(known fields: {', '.join(allowed)})"
+    )
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, str):
+        return f"'{value}'"
+    if isinstance(value, dict | list):
+        text = repr(value)
+        return text if len(text) <= 60 else text[:57] + "..."
+    return str(value)
+
+
+def _kind(value: Any) -> str:
+    return {list: "list", str: "string", int: "number", float: "number"}.get(type(value), "value")
+
+
+def _display(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)

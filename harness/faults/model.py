@@ -1,0 +1,282 @@
+"""Fault scripts as validated, immutable pydantic models.
+
+A ``FaultScript`` is a named list of ``Fault``\\ s. Field checks (types,
+ranges, unknown fields) are pydantic's; the checks that need several fields
+(attributes valid for the type, required attributes, overlapping windows,
+duplicate names) raise one ``PydanticCustomError`` each, carrying a list of
+``(fault, field, sentence)`` problems in its context so the loader can report
+every one of them as its own sentence (see ``harness.faults.loader``).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, Any
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    StrictInt,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from harness.faults.registry import ATTRIBUTE_FIELDS, DOWN, FAULT_TYPES
+from harness.faults.specs import Stream, ToxicSpec
+
+__all__ = ["NAME_PATTERN", "Fault", "FaultScript", "Flapping", "Stream"]
+
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]*$"
+"""Script and fault names: letters, digits, '-' and '_' (they end up in toxic names)."""
+
+FAULT_PROBLEMS = "fault_problems"
+SCRIPT_PROBLEMS = "script_problems"
+UNKNOWN_TYPE = "unknown_fault_type"
+
+
+def _known_type(value: str) -> str:
+    if value not in FAULT_TYPES:
+        raise PydanticCustomError(
+            UNKNOWN_TYPE,
+            "unknown fault type {value!r}; valid types: {valid}",
+            {"value": value, "valid": ", ".join(FAULT_TYPES)},
+        )
+    return value
+
+
+Name = Annotated[str, Field(pattern=NAME_PATTERN, max_length=64)]
+Amount = Annotated[StrictInt | None, Field(default=None, ge=0)]
+
+
+class Flapping(BaseModel):
+    """The fault cycles: on for ``on_s``, off for ``off_s``, repeatedly within its window."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    on_s: float = Field(gt=0)
+    off_s: float = Field(gt=0)
+
+
+class Fault(BaseModel):
+    """One fault: a type, a proxy, type-specific attributes and a window in its phase."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: Name
+    proxy: str = Field(min_length=1)
+    type: Annotated[str, AfterValidator(_known_type)]
+    description: str = ""
+    stream: Stream | None = None
+    toxicity: float = Field(default=1.0, ge=0.0, le=1.0)
+    latency_ms: Amount = None
+    jitter_ms: Amount = None
+    rate_kbps: Amount = None
+    delay_ms: Amount = None
+    timeout_ms: Amount = None
+    average_size_bytes: Amount = None
+    size_variation_bytes: Amount = None
+    delay_us: Amount = None
+    bytes: Amount = None
+    start_s: float = Field(default=0.0, ge=0.0, allow_inf_nan=False)
+    duration_s: float | None = Field(default=None, gt=0.0, allow_inf_nan=False)
+    flapping: Flapping | None = None
+
+    @property
+    def is_down(self) -> bool:
+        """True when this fault disables the proxy instead of adding a toxic."""
+        return self.type == DOWN
+
+    @property
+    def toxic_stream(self) -> Stream:
+        """The stream the toxic acts on (downstream unless set)."""
+        return self.stream or Stream.DOWNSTREAM
+
+    @property
+    def end_s(self) -> float:
+        """End of the window relative to the phase start; ``inf`` means the phase end."""
+        return math.inf if self.duration_s is None else self.start_s + self.duration_s
+
+    def attributes(self) -> dict[str, int]:
+        """The type's attributes by user-facing name, defaults filled in."""
+        spec = FAULT_TYPES[self.type]
+        values = {a.field: getattr(self, a.field) for a in spec.attributes}
+        return {
+            a.field: a.default if values[a.field] is None else values[a.field]
+            for a in spec.attributes
+        }
+
+    def toxic_spec(self, toxic_name: str) -> ToxicSpec:
+        """This fault as a Toxiproxy toxic called ``toxic_name`` (not for ``down``)."""
+        spec = FAULT_TYPES[self.type]
+        if not spec.toxic:
+            raise ValueError(f"fault '{self.name}' of type '{self.type}' is not a toxic")
+        wire = {a.wire: self.attributes()[a.field] for a in spec.attributes}
+        return ToxicSpec(toxic_name, self.type, self.toxic_stream, self.toxicity, wire)
+
+    @model_validator(mode="after")
+    def _check_attributes(self) -> Fault:
+        problems = _attribute_problems(self)
+        if problems:
+            raise PydanticCustomError(
+                FAULT_PROBLEMS,
+                "{summary}",
+                {"summary": "; ".join(p[2] for p in problems), "problems": problems},
+            )
+        return self
+
+
+def _attribute_problems(fault: Fault) -> list[tuple[str, str, str]]:
+    spec = FAULT_TYPES[fault.type]
+    valid = ", ".join(spec.field_names) or "none"
+    out: list[tuple[str, str, str]] = []
+    for field in _set_attribute_fields(fault):
+        if spec.attribute(field) is None:
+            out.append(
+                (
+                    fault.name,
+                    field,
+                    f"field '{field}' is not valid for type "
+                    f"'{fault.type}' (its attributes: {valid}), got {getattr(fault, field)} "
+                    f"- remove it or change 'type:'",
+                )
+            )
+    for attr in spec.attributes:
+        if attr.required and getattr(fault, attr.field) is None:
+            out.append(
+                (
+                    fault.name,
+                    attr.field,
+                    f"field '{attr.field}' is required for type "
+                    f"'{fault.type}' ({attr.help}) but missing - add it",
+                )
+            )
+    if fault.is_down and fault.stream is not None:
+        out.append(
+            (
+                fault.name,
+                "stream",
+                f"field 'stream' is not allowed for type 'down' "
+                f"(it takes the whole proxy down), got '{fault.stream}' - remove it",
+            )
+        )
+    if fault.is_down and fault.toxicity != 1.0:
+        out.append(
+            (
+                fault.name,
+                "toxicity",
+                f"field 'toxicity' must be 1.0 for type 'down' "
+                f"(a proxy is down for every connection), got {fault.toxicity} - remove it",
+            )
+        )
+    avg, var = fault.average_size_bytes, fault.size_variation_bytes
+    if fault.type == "slicer" and avg is not None and var is not None and var >= avg > 0:
+        out.append(
+            (
+                fault.name,
+                "size_variation_bytes",
+                f"field 'size_variation_bytes' must be "
+                f"smaller than average_size_bytes ({avg}), got {var} - lower it",
+            )
+        )
+    return out
+
+
+def _set_attribute_fields(fault: Fault) -> list[str]:
+    return [f for f in ATTRIBUTE_FIELDS if getattr(fault, f) is not None]
+
+
+class FaultScript(BaseModel):
+    """A named, described list of faults, applied within one phase of a drill."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: Name
+    description: str = ""
+    faults: list[Fault] = Field(min_length=1)
+
+    _source: str = PrivateAttr(default="<fault script>")
+
+    @property
+    def source(self) -> str:
+        """Where the script came from (a path), for messages."""
+        return self._source
+
+    def with_source(self, source: str) -> FaultScript:
+        """Record where the script came from; returns self."""
+        self._source = source
+        return self
+
+    @property
+    def proxies(self) -> list[str]:
+        """Every proxy the script touches, sorted (for ``require_proxies``)."""
+        return sorted({f.proxy for f in self.faults})
+
+    @model_validator(mode="after")
+    def _check_faults(self) -> FaultScript:
+        problems = _duplicate_problems(self.faults) + _overlap_problems(self.faults)
+        if problems:
+            raise PydanticCustomError(
+                SCRIPT_PROBLEMS,
+                "{summary}",
+                {"summary": "; ".join(p[2] for p in problems), "problems": problems},
+            )
+        return self
+
+
+def _duplicate_problems(faults: list[Fault]) -> list[tuple[str, str, str]]:
+    seen: set[str] = set()
+    out = []
+    for f in faults:
+        if f.name in seen:
+            out.append(
+                (
+                    f.name,
+                    "name",
+                    f"field 'name' must be unique in the script, got "
+                    f"'{f.name}' a second time - rename one of them",
+                )
+            )
+        seen.add(f.name)
+    return out
+
+
+def _overlap_problems(faults: list[Fault]) -> list[tuple[str, str, str]]:
+    out = []
+    for i, a in enumerate(faults):
+        for b in faults[i + 1 :]:
+            why = _conflict(a, b)
+            if why and a.start_s < b.end_s and b.start_s < a.end_s:
+                out.append(
+                    (
+                        b.name,
+                        "start_s",
+                        f"window {_window(b)} on proxy '{b.proxy}' "
+                        f"overlaps fault '{a.name}' ({_window(a)}) and {why} - give them "
+                        "disjoint windows with start_s/duration_s, or merge them",
+                    )
+                )
+    return out
+
+
+def _conflict(a: Fault, b: Fault) -> str | None:
+    if a.proxy != b.proxy or a.name == b.name:
+        return None
+    if a.is_down or b.is_down:
+        down = a if a.is_down else b
+        return f"'{down.name}' takes that proxy down"
+    if a.type == b.type and a.toxic_stream == b.toxic_stream:
+        return f"both are '{a.type}' on the {a.toxic_stream} stream"
+    return None
+
+
+def _window(f: Fault) -> str:
+    end = "phase end" if math.isinf(f.end_s) else f"{f.end_s:g} s"
+    return f"{f.start_s:g} s to {end}"
+
+
+def problems_from_context(ctx: dict[str, Any] | None) -> list[tuple[str, str, str]]:
+    """The ``(fault, field, sentence)`` problems a custom error carries, if any."""
+    return [tuple(p) for p in (ctx or {}).get("problems", [])]  # type: ignore[misc]
