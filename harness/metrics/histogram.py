@@ -18,7 +18,6 @@ C codec instead (tested to agree with ``HdrHistogram.decode``).
 
 from __future__ import annotations
 
-import base64
 import binascii
 import ctypes
 import sys
@@ -147,8 +146,9 @@ class Latency:
         """Merge another :class:`Latency` into this one."""
         if not other.count:
             return
-        add_array(ctypes.addressof(self._h.counts), ctypes.addressof(other._h.counts),
-                  _COUNTS_LEN, _WORD)
+        add_array(
+            ctypes.addressof(self._h.counts), ctypes.addressof(other._h.counts), _COUNTS_LEN, _WORD
+        )
         self._absorb(other._lo, other._hi, other.count)
 
     def _absorb(self, lo: int, hi: int, total: int) -> None:

@@ -129,7 +129,11 @@ class MetricStore:
     # -- queries -------------------------------------------------------------------
 
     def _cells(
-        self, b0: int, b1: int, endpoints: Collection[str] | None, outcomes: Collection[Outcome] | None
+        self,
+        b0: int,
+        b1: int,
+        endpoints: Collection[str] | None,
+        outcomes: Collection[Outcome] | None,
     ) -> Iterator[tuple[int, _Cell, Outcome]]:
         buckets = self._buckets
         for b in range(b0, b1):
@@ -169,9 +173,7 @@ class MetricStore:
         self, b0: int, b1: int, endpoints: Collection[str] | None = None
     ) -> int:
         """Shed responses without a Retry-After header in ``[b0, b1)``."""
-        return sum(
-            cell.retry_after_missing for _, cell, _ in self._cells(b0, b1, endpoints, None)
-        )
+        return sum(cell.retry_after_missing for _, cell, _ in self._cells(b0, b1, endpoints, None))
 
     def latency(
         self,

@@ -101,8 +101,19 @@ def time_series(store: MetricStore, duration_s: float | None = None) -> TimeSeri
     """
     bucket_s = store.bucket_s
     end = store.bucket_range(0.0, duration_s)[1] if duration_s is not None else store.end_bucket
-    series: dict[str, list] = {k: [] for k in ("t_s", "rps", "p50_ms", "p95_ms", "p99_ms",
-                                                "error_ratio", "fallback_ratio", "shed_ratio")}
+    series: dict[str, list] = {
+        k: []
+        for k in (
+            "t_s",
+            "rps",
+            "p50_ms",
+            "p95_ms",
+            "p99_ms",
+            "error_ratio",
+            "fallback_ratio",
+            "shed_ratio",
+        )
+    }
     scratch = Latency()
     for b, counts in enumerate(store.bucket_counts(0, end)):
         total = sum(counts.values())
