@@ -42,14 +42,14 @@ def expand(script: FaultScript, phase_start_s: float, phase_end_s: float) -> lis
         )
     windows: list[FaultWindow] = []
     for fault in script.faults:
-        start = phase_start_s + fault.start_s
+        start = float(phase_start_s + fault.start_s)
         if start >= phase_end_s:
             raise InputError(
                 f"{script.source}: fault '{fault.name}': field 'start_s' is {fault.start_s:g} s "
                 f"but the phase lasts {phase_end_s - phase_start_s:g} s - lower start_s or "
                 "lengthen the phase"
             )
-        end = min(phase_end_s, phase_start_s + fault.end_s)
+        end = float(min(phase_end_s, phase_start_s + fault.end_s))
         windows.extend(_flaps(fault, start, end))
     return sorted(windows, key=lambda w: (w.start_s, w.fault.name))
 
