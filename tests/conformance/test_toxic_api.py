@@ -19,7 +19,7 @@ ALL_TYPES = {
 
 
 def test_toxic_defaults(api: Api, echo_proxy: dict) -> None:
-    """A toxic created with only a type gets name <type>_downstream, toxicity 1 and all attributes."""
+    """A bare toxic gets name <type>_downstream, toxicity 1 and all attributes."""
     resp = api.request("POST", f"/proxies/{echo_proxy['name']}/toxics", json={"type": "latency"})
     assert resp.status_code == 200
     assert resp.json() == {
