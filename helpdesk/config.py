@@ -47,9 +47,7 @@ def parse_mechanisms(text: str | Iterable[str]) -> frozenset[Mechanism]:
         try:
             result.add(Mechanism(name))
         except ValueError:
-            raise ConfigError(
-                f"unknown mechanism '{name}' in --disable (valid: {valid})"
-            ) from None
+            raise ConfigError(f"unknown mechanism '{name}' in --disable (valid: {valid})") from None
     return frozenset(result)
 
 

@@ -17,7 +17,8 @@ INTENTS = (
 HUMAN_FIRST_INTENTS = frozenset({"complaint", "refund"})
 
 FAQ_ANSWERS: dict[str, str] = {
-    "order_status": "I can check that for you: please send your order number (it looks like A1234).",
+    "order_status": "I can check that for you: please send your order number "
+    "(it looks like A1234).",
     "return": "You can return any item within 30 days: open Orders, pick the item and choose "
     "'Return'. We e-mail a prepaid label.",
     "refund": "Refunds go back to the original payment method within 5 business days after "

@@ -58,9 +58,7 @@ def _with_faults(routes: list[Route]) -> Starlette:
 
         return guarded
 
-    wrapped = [
-        Route(r.path, guard(r.endpoint), methods=sorted(r.methods or ())) for r in routes
-    ]
+    wrapped = [Route(r.path, guard(r.endpoint), methods=sorted(r.methods or ())) for r in routes]
     return Starlette(
         routes=[
             Route("/healthz", healthz),
@@ -92,9 +90,7 @@ def kb_app() -> Starlette:
     async def faq(request: Request) -> Response:
         return JSONResponse(data.FAQ_ANSWERS)
 
-    return _with_faults(
-        [Route("/answers/{intent}", answer), Route("/faq", faq)]
-    )
+    return _with_faults([Route("/answers/{intent}", answer), Route("/faq", faq)])
 
 
 def orders_app(role: str) -> Starlette:

@@ -1,9 +1,9 @@
 """The helpdesk's exception tree.
 
-    HelpdeskError            base: anything the reference system raises on purpose
-    ├── ConfigError          a bad setting, mechanism name or flag          (CLI exit 2)
-    └── StartupError         a process could not be started or never became ready (exit 3)
-        └── PortInUse        the requested front port is already taken
+HelpdeskError            base: anything the reference system raises on purpose
+├── ConfigError          a bad setting, mechanism name or flag          (CLI exit 2)
+└── StartupError         a process could not be started or never became ready (exit 3)
+    └── PortInUse        the requested front port is already taken
 """
 
 from __future__ import annotations

@@ -172,7 +172,10 @@ class RunningSystem:
                             self._save_state()
                         continue
                     with contextlib.suppress(httpx.HTTPError):
-                        if http.get(f"http://{self.config.host}:{p.port}/healthz").status_code == 200:
+                        if (
+                            http.get(f"http://{self.config.host}:{p.port}/healthz").status_code
+                            == 200
+                        ):
                             pending.remove(p)
                 if pending and time.monotonic() > deadline:
                     names = ", ".join(p.role for p in pending)
@@ -193,7 +196,9 @@ class RunningSystem:
         """Stop one dependency process (SIGTERM, then SIGKILL); its port stays reserved."""
         proc = self._procs.get(name)
         if proc is None or name == "front":
-            raise StartupError(f"no dependency process {name!r} runs (known: {sorted(self._procs)})")
+            raise StartupError(
+                f"no dependency process {name!r} runs (known: {sorted(self._procs)})"
+            )
         _terminate([proc])
         proc.pid = -1
         self._save_state()

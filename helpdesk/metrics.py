@@ -43,6 +43,4 @@ class FrontMetrics:
             ["endpoint", "status", "mode"],
             registry=r,
         )
-        self.inflight = Gauge(
-            "helpdesk_inflight_requests", "Front requests in flight.", registry=r
-        )
+        self.inflight = Gauge("helpdesk_inflight_requests", "Front requests in flight.", registry=r)

@@ -56,7 +56,9 @@ class _BreakerListener(pybreaker.CircuitBreakerListener):
             self.opened_at_monotonic = time.monotonic()
         self.metrics.breaker_state.labels(self.dependency).set(BREAKER_STATE_VALUES[new])
         if old != new:
-            self.events.write("breaker_state", dependency=self.dependency, **{"from": old, "to": new})
+            self.events.write(
+                "breaker_state", dependency=self.dependency, **{"from": old, "to": new}
+            )
 
 
 def _retryable(exc: BaseException) -> bool:
@@ -157,7 +159,9 @@ class DependencyClient:
         retrying = tenacity.Retrying(
             stop=tenacity.stop_after_attempt(s.retry_attempts)
             | tenacity.stop_after_delay(s.retry_total_s),
-            wait=tenacity.wait_exponential_jitter(initial=s.retry_initial_s, max=s.retry_max_wait_s),
+            wait=tenacity.wait_exponential_jitter(
+                initial=s.retry_initial_s, max=s.retry_max_wait_s
+            ),
             retry=tenacity.retry_if_exception(_retryable),
             reraise=True,
         )

@@ -169,7 +169,9 @@ class Helpdesk:
     # ---- chat ------------------------------------------------------------------------
     def _classify(self, message: str) -> tuple[str, str, Mode]:
         try:
-            answer = self.clients["nlu"].read_once("/classify", method="POST", body={"text": message})
+            answer = self.clients["nlu"].read_once(
+                "/classify", method="POST", body={"text": message}
+            )
             return str(answer["intent"]), str(answer["sentiment"]), Mode.NORMAL
         except DependencyFailed as exc:
             if not self.config.enabled(Mechanism.FALLBACK):
@@ -193,7 +195,10 @@ class Helpdesk:
         except UnknownItem:
             return f"I could not find order {order_id}; please check the number.", Mode.NORMAL
         except Unavailable:
-            return "I cannot reach the order system right now; please try again soon.", Mode.DEGRADED
+            return (
+                "I cannot reach the order system right now; please try again soon.",
+                Mode.DEGRADED,
+            )
         o = result.payload
         text = f"Order {order_id} is {o['status'].replace('_', ' ')} with {o['carrier']}"
         return f"{text}, expected {o['eta']}.", result.mode
