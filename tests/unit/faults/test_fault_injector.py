@@ -1,0 +1,349 @@
+"""FaultInjector and remove_leftovers against a fake adapter: no server, no sleeping."""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from harness.errors import InputError, ProxyNotFound, ToxicAlreadyExists, ToxiproxyError
+from harness.faults import (
+    Fault,
+    FaultEvent,
+    FaultEventKind,
+    FaultInjector,
+    FaultWindow,
+    ProxyInfo,
+    ToxicInfo,
+    ToxicSpec,
+    parse_toxic_name,
+    remove_leftovers,
+    toxic_name,
+)
+
+URL = "http://127.0.0.1:8474"
+
+
+class FakeAdapter:
+    """In-memory stand-in for ToxiproxyAdapter with switchable failures and a call log."""
+
+    def __init__(self, *proxies: str) -> None:
+        self.url = URL
+        self.enabled = {p: True for p in proxies}
+        self.toxics: dict[str, dict[str, ToxicSpec]] = {p: {} for p in proxies}
+        self.calls: list[tuple[str, ...]] = []
+        self.down = False
+        self.on_call = lambda op: None
+
+    def _enter(self, *call: str) -> None:
+        self.calls.append(call)
+        self.on_call(call)
+        if self.down:
+            raise ToxiproxyError(f"Toxiproxy at {URL} is not reachable")
+
+    def _proxy(self, name: str) -> None:
+        if name not in self.enabled:
+            raise ProxyNotFound(f"proxy '{name}' does not exist")
+
+    def proxies(self) -> dict[str, ProxyInfo]:
+        self._enter("proxies")
+        return {
+            p: ProxyInfo(p, "127.0.0.1:1", "127.0.0.1:2", on,
+                         [ToxicInfo(t.name, t.type, str(t.stream), t.toxicity, t.attributes)
+                          for t in self.toxics[p].values()])
+            for p, on in self.enabled.items()
+        }
+
+    def require_proxies(self, names: list[str]) -> None:
+        self._enter("require", *names)
+        for n in names:
+            self._proxy(n)
+
+    def add_toxic(self, proxy: str, toxic: ToxicSpec) -> None:
+        self._enter("add", proxy, toxic.name)
+        self._proxy(proxy)
+        if toxic.name in self.toxics[proxy]:
+            raise ToxicAlreadyExists(toxic.name)
+        self.toxics[proxy][toxic.name] = toxic
+
+    def update_toxic(self, proxy: str, toxic: ToxicSpec) -> None:
+        self._enter("update", proxy, toxic.name)
+        self.toxics[proxy][toxic.name] = toxic
+
+    def remove_toxic(self, proxy: str, toxic_name: str, *, missing_ok: bool = True) -> None:
+        self._enter("remove", proxy, toxic_name)
+        self.toxics.get(proxy, {}).pop(toxic_name, None)
+
+    def set_enabled(self, proxy: str, enabled: bool) -> None:
+        self._enter("enable" if enabled else "disable", proxy)
+        self._proxy(proxy)
+        self.enabled[proxy] = enabled
+
+
+class Clock:
+    """A clock the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def adapter() -> FakeAdapter:
+    return FakeAdapter("nlu", "orders")
+
+
+@pytest.fixture
+def events() -> list[FaultEvent]:
+    return []
+
+
+@pytest.fixture
+def injector(adapter: FakeAdapter, events: list[FaultEvent], tmp_path: Path) -> FaultInjector:
+    return make_injector(adapter, events, tmp_path, "run1")
+
+
+def make_injector(adapter: FakeAdapter, events: list[FaultEvent], ledger_dir: Path,
+                  run_id: str) -> FaultInjector:
+    return FaultInjector(adapter, run_id, ledger_dir=ledger_dir, on_event=events.append,  # type: ignore[arg-type]
+                         clock=Clock(), wall_clock=lambda: datetime(2024, 1, 1, tzinfo=UTC))
+
+
+def window(fault: Fault, start_s: float = 0.0, end_s: float = 10.0) -> FaultWindow:
+    return FaultWindow(fault, start_s, end_s)
+
+
+LATENCY = Fault(name="nlu-latency", proxy="nlu", type="latency", latency_ms=1500, jitter_ms=200)
+DOWN = Fault(name="orders-down", proxy="orders", type="down")
+
+
+def test_apply_names_the_toxic_after_the_run(injector: FaultInjector, adapter: FakeAdapter,
+                                            events: list[FaultEvent]) -> None:
+    """A toxic is added as harness.<run>.<fault> with Toxiproxy's attribute names."""
+    injector.apply(window(LATENCY))
+    toxic = adapter.toxics["nlu"]["harness.run1.nlu-latency"]
+    assert toxic.attributes == {"latency": 1500, "jitter": 200}
+    assert events == [FaultEvent(FaultEventKind.APPLIED, "nlu-latency", "nlu",
+                                 "harness.run1.nlu-latency", 100.0,
+                                 datetime(2024, 1, 1, tzinfo=UTC))]
+
+
+def test_apply_is_idempotent(injector: FaultInjector, adapter: FakeAdapter,
+                             events: list[FaultEvent]) -> None:
+    """Applying the same fault twice changes the server once and emits one event."""
+    injector.apply(window(LATENCY))
+    injector.apply(window(LATENCY))
+    injector.apply(window(DOWN))
+    injector.apply(window(DOWN))
+    assert [c[0] for c in adapter.calls if c[0] in ("add", "disable")] == ["add", "disable"]
+    assert [e.kind for e in events] == [FaultEventKind.APPLIED] * 2
+
+
+def test_revert_is_safe_twice_and_when_never_applied(injector: FaultInjector,
+                                                     adapter: FakeAdapter,
+                                                     events: list[FaultEvent]) -> None:
+    """revert() of a never-applied fault does nothing; a second revert does nothing either."""
+    injector.revert(window(DOWN))
+    assert adapter.calls == [] and events == []
+    injector.apply(window(DOWN))
+    injector.revert(window(DOWN))
+    injector.revert(window(DOWN))
+    assert adapter.enabled["orders"] is True
+    assert [e.kind for e in events] == [FaultEventKind.APPLIED, FaultEventKind.REVERTED]
+    assert [e.toxic for e in events] == ["down", "down"]
+
+
+def test_ledger_is_written_before_the_proxy_is_disabled(injector: FaultInjector,
+                                                        adapter: FakeAdapter) -> None:
+    """When the disable call goes out, the ledger already lists that proxy (with our pid)."""
+    seen: list[dict[str, object]] = []
+
+    def check(call: tuple[str, ...]) -> None:
+        if call[0] == "disable":
+            seen.append(json.loads(injector.ledger_path.read_text()))
+
+    adapter.on_call = check
+    injector.apply(window(DOWN))
+    (doc,) = seen
+    assert doc["pid"] == os.getpid() and doc["run_id"] == "run1" and doc["server_url"] == URL
+    assert doc["entries"] == [{"kind": "down", "proxy": "orders", "fault": "orders-down",
+                               "toxic": None, "was_enabled": True}]
+
+
+def test_clean_revert_removes_the_ledger(injector: FaultInjector) -> None:
+    """After every fault is reverted the run's ledger file is gone."""
+    injector.apply(window(DOWN))
+    injector.apply(window(LATENCY))
+    assert injector.ledger_path.exists()
+    injector.revert(window(DOWN))
+    assert injector.ledger_path.exists()
+    injector.revert(window(LATENCY))
+    assert not injector.ledger_path.exists()
+
+
+def test_already_disabled_proxy_is_left_disabled(injector: FaultInjector,
+                                                 adapter: FakeAdapter) -> None:
+    """A proxy someone else took down stays down after our down fault is reverted."""
+    adapter.enabled["orders"] = False
+    injector.apply(window(DOWN))
+    injector.revert(window(DOWN))
+    assert adapter.enabled["orders"] is False
+    assert not any(c[0] in ("enable", "disable") for c in adapter.calls)
+
+
+def test_existing_toxic_of_same_name_is_updated(injector: FaultInjector,
+                                                adapter: FakeAdapter) -> None:
+    """A toxic left with our exact name (e.g. a retried POST) is updated, not an error."""
+    adapter.toxics["nlu"]["harness.run1.nlu-latency"] = ToxicSpec("harness.run1.nlu-latency",
+                                                                  "latency")
+    injector.apply(window(LATENCY))
+    assert ("update", "nlu", "harness.run1.nlu-latency") in adapter.calls
+    assert adapter.toxics["nlu"]["harness.run1.nlu-latency"].attributes["latency"] == 1500
+
+
+def test_apply_on_unknown_proxy_leaves_nothing_behind(injector: FaultInjector) -> None:
+    """ProxyNotFound propagates and neither state nor ledger keeps the fault."""
+    with pytest.raises(ProxyNotFound):
+        injector.apply(window(Fault(name="x", proxy="crm", type="latency", latency_ms=1)))
+    assert injector.active == [] and not injector.ledger_path.exists()
+
+
+def test_revert_all_after_partial_failure(injector: FaultInjector, adapter: FakeAdapter,
+                                          events: list[FaultEvent]) -> None:
+    """revert_all tries every fault, raises one ToxiproxyError, and a retry finishes the job."""
+    injector.apply(window(LATENCY))
+    injector.apply(window(DOWN))
+    adapter.down = True
+    with pytest.raises(ToxiproxyError) as info:
+        injector.revert_all()
+    assert "could not revert 2 fault(s)" in str(info.value)
+    assert "fault 'orders-down' on proxy 'orders'" in str(info.value)
+    assert str(injector.ledger_path) in str(info.value)
+    assert [e.kind for e in events[2:]] == [FaultEventKind.REVERT_FAILED] * 2
+    assert sorted(injector.active) == ["nlu-latency", "orders-down"]
+    adapter.down = False
+    injector.revert_all()
+    assert injector.active == [] and adapter.enabled["orders"] and not adapter.toxics["nlu"]
+    assert not injector.ledger_path.exists()
+
+
+def test_revert_all_continues_past_one_failure(injector: FaultInjector,
+                                               adapter: FakeAdapter) -> None:
+    """One fault failing to revert does not stop the others from being reverted."""
+    injector.apply(window(LATENCY))
+    injector.apply(window(DOWN))
+
+    def fail_enable(call: tuple[str, ...]) -> None:
+        if call[0] == "enable":
+            raise ToxiproxyError("boom")
+
+    adapter.on_call = fail_enable
+    with pytest.raises(ToxiproxyError, match="could not revert 1 fault"):
+        injector.revert_all()
+    assert not adapter.toxics["nlu"] and injector.active == ["orders-down"]
+
+
+def test_revert_all_tolerates_gone_toxic_and_gone_proxy(injector: FaultInjector,
+                                                        adapter: FakeAdapter) -> None:
+    """A toxic or proxy removed behind our back counts as reverted."""
+    injector.apply(window(LATENCY))
+    injector.apply(window(DOWN))
+    adapter.toxics["nlu"].clear()
+    del adapter.enabled["orders"]
+    injector.revert_all()
+    assert injector.active == []
+
+
+def test_failed_apply_stays_registered_for_revert(injector: FaultInjector,
+                                                  adapter: FakeAdapter) -> None:
+    """An apply that fails midway (server gone) is still undone by revert_all later."""
+    adapter.down = True
+    with pytest.raises(ToxiproxyError):
+        injector.apply(window(LATENCY))
+    assert injector.active == ["nlu-latency"] and injector.ledger_path.exists()
+    adapter.down = False
+    injector.revert_all()
+    assert ("remove", "nlu", "harness.run1.nlu-latency") in adapter.calls
+
+
+def test_flapping_windows_reuse_one_toxic_name(injector: FaultInjector,
+                                               adapter: FakeAdapter) -> None:
+    """Successive windows of one fault apply and revert the same named toxic."""
+    for start in (0.0, 4.0):
+        injector.apply(window(LATENCY, start, start + 2))
+        injector.revert(window(LATENCY, start, start + 2))
+    assert [c[0] for c in adapter.calls if c[0] in ("add", "remove")] == ["add", "remove"] * 2
+
+
+def test_bad_run_id_is_refused(adapter: FakeAdapter, tmp_path: Path) -> None:
+    """A run id that cannot live inside a toxic name is refused up front."""
+    with pytest.raises(InputError, match="run id 'a.b'"):
+        make_injector(adapter, [], tmp_path, "a.b")
+
+
+def test_toxic_names_round_trip() -> None:
+    """Harness toxic names parse back to (run, fault); others are not ours."""
+    assert parse_toxic_name(toxic_name("r-1", "nlu-slow")) == ("r-1", "nlu-slow")
+    assert parse_toxic_name("latency_downstream") is None
+    assert parse_toxic_name("harness.") is None
+
+
+def dead_pid() -> int:
+    return 2**31 - 1  # above any pid_max: no such process
+
+
+def plant_ledger(ledger_dir: Path, run_id: str, pid: int, *entries: dict[str, object]) -> Path:
+    path = ledger_dir / f"{run_id}.json"
+    path.write_text(json.dumps({"format": 1, "run_id": run_id, "pid": pid, "pid_start": None,
+                                "host": "", "server_url": URL, "entries": list(entries)}))
+    return path
+
+
+def test_remove_leftovers_of_dead_run_only(adapter: FakeAdapter, tmp_path: Path) -> None:
+    """A dead run's proxy is re-enabled and its toxic removed; live and foreign ones stay."""
+    adapter.enabled["orders"] = False
+    adapter.toxics["nlu"] = {n: ToxicSpec(n, "latency") for n in
+                             ("harness.dead.a", "harness.live.b", "someone-elses")}
+    ledger = plant_ledger(tmp_path, "dead", dead_pid(), {"kind": "down", "proxy": "orders",
+                                                         "fault": "o", "was_enabled": True})
+    plant_ledger(tmp_path, "live", os.getpid())
+    done = remove_leftovers(adapter, ledger_dir=tmp_path)  # type: ignore[arg-type]
+    assert done == ["proxy 'orders': re-enabled (taken down by fault 'o' of run 'dead')",
+                    "proxy 'nlu': removed toxic 'harness.dead.a'"]
+    assert adapter.enabled["orders"] is True
+    assert set(adapter.toxics["nlu"]) == {"harness.live.b", "someone-elses"}
+    assert not ledger.exists() and (tmp_path / "live.json").exists()
+
+
+def test_remove_leftovers_for_one_run_id(adapter: FakeAdapter, tmp_path: Path) -> None:
+    """With run_id, every harness toxic of that run goes, even if its owner lives."""
+    adapter.toxics["nlu"] = {n: ToxicSpec(n, "latency") for n in
+                             ("harness.me.a", "harness.other.b")}
+    plant_ledger(tmp_path, "me", os.getpid())
+    plant_ledger(tmp_path, "other", os.getpid())
+    done = remove_leftovers(adapter, ledger_dir=tmp_path, run_id="me")  # type: ignore[arg-type]
+    assert done == ["proxy 'nlu': removed toxic 'harness.me.a'"]
+    assert set(adapter.toxics["nlu"]) == {"harness.other.b"}
+
+
+def test_remove_leftovers_ignores_other_servers(adapter: FakeAdapter, tmp_path: Path) -> None:
+    """A dead ledger written against another server URL is left alone."""
+    adapter.enabled["orders"] = False
+    path = plant_ledger(tmp_path, "dead", dead_pid(), {"kind": "down", "proxy": "orders",
+                                                       "fault": "o", "was_enabled": True})
+    doc = json.loads(path.read_text())
+    path.write_text(json.dumps({**doc, "server_url": "http://10.0.0.1:8474"}))
+    assert remove_leftovers(adapter, ledger_dir=tmp_path) == []  # type: ignore[arg-type]
+    assert adapter.enabled["orders"] is False and path.exists()
+
+
+def test_remove_leftovers_skips_unreadable_ledgers(adapter: FakeAdapter, tmp_path: Path) -> None:
+    """A corrupt ledger is skipped (and kept), not a crash."""
+    (tmp_path / "bad.json").write_text("{not json")
+    assert remove_leftovers(adapter, ledger_dir=tmp_path) == []  # type: ignore[arg-type]
+    assert (tmp_path / "bad.json").exists()
