@@ -192,7 +192,7 @@ class ToxiproxyAdapter:
         self._http: Transport = transport or _HttpxTransport(self.url, timeout_s)
         self._retrying = Retrying(
             stop=stop_after_attempt(attempts),
-            wait=wait_exponential_jitter(initial=0.05, max=0.5, jitter=0.05),
+            wait=wait_exponential_jitter(multiplier=0.05, max=0.5, jitter=0.05),
             retry=retry_if_exception_type(TransportConnectError),
             sleep=sleep,
             reraise=True,

@@ -1,4 +1,4 @@
-"""Fault script validation: every bad definition gives one sentence naming file, fault, field, value."""
+"""Fault script validation: each bad definition is one sentence naming file, fault, field."""
 
 from __future__ import annotations
 
