@@ -1,0 +1,48 @@
+"""SLA checks: a registry of check types with one contract (config + ``evaluate(ctx)``)."""
+
+from harness.checks.base import CheckBase, CheckContext
+from harness.checks.protection import CoreProtectedCheck
+from harness.checks.registry import REGISTRY, CheckSpec, evaluate_all, parse_checks, register
+from harness.checks.resilience import FailoverTimeCheck, LostWritesCheck, RecoveryTimeCheck
+from harness.checks.timing import (
+    Baseline,
+    TimingParams,
+    baseline_of,
+    failover_s,
+    recovery_s,
+    resilience_timings,
+)
+from harness.checks.traffic import (
+    AvailabilityCheck,
+    ErrorRateCheck,
+    FallbackRatioCheck,
+    LatencyCheck,
+    ShedRatioCheck,
+    ThroughputCheck,
+)
+
+__all__ = [
+    "REGISTRY",
+    "AvailabilityCheck",
+    "Baseline",
+    "CheckBase",
+    "CheckContext",
+    "CheckSpec",
+    "CoreProtectedCheck",
+    "ErrorRateCheck",
+    "FailoverTimeCheck",
+    "FallbackRatioCheck",
+    "LatencyCheck",
+    "LostWritesCheck",
+    "RecoveryTimeCheck",
+    "ShedRatioCheck",
+    "ThroughputCheck",
+    "TimingParams",
+    "baseline_of",
+    "evaluate_all",
+    "failover_s",
+    "parse_checks",
+    "recovery_s",
+    "register",
+    "resilience_timings",
+]

@@ -1,0 +1,174 @@
+"""Timing checks (failover, recovery) and the lost-writes check."""
+
+from __future__ import annotations
+
+from typing import ClassVar, Literal
+
+from pydantic import Field
+
+from harness.checks.base import Bound, CheckBase, CheckContext, CheckError, fmt
+from harness.checks.timing import failover_s, recovery_s, window_buckets
+from harness.results.model import CheckResult, FaultWindowRecord
+
+
+class _TimingCheck(CheckBase):
+    """Shared: which fault, which endpoints, the window and the limit in seconds."""
+
+    fault: str | None = None  # fault script name (or fault name); None: first fault of the scope
+    endpoints: list[str] | None = None
+    window_s: float = Field(default=1.0, gt=0)
+    hold_s: float | None = Field(default=None, gt=0)
+    max_s: float = Field(ge=0)
+
+    unit: ClassVar[str] = "s"
+
+    def scope_parts(self) -> list[str]:
+        parts = super().scope_parts()
+        if self.fault:
+            parts.append(self.fault)
+        return parts + [",".join(self.endpoints)] if self.endpoints else parts
+
+    def pick_fault(self, ctx: CheckContext) -> FaultWindowRecord:
+        """The fault this check times; CheckError when there is none to time."""
+        if self.fault is not None:
+            found = [f for f in ctx.faults if self.fault in (f.script, f.fault)]
+            if not found:
+                known = ", ".join(sorted({f.script for f in ctx.faults})) or "none"
+                raise CheckError(
+                    f"fault '{self.fault}' did not run in the drill (known: {known}) - fix 'fault:'"
+                )
+        else:
+            scope = self.scope(ctx)
+            found = [
+                f
+                for f in ctx.faults
+                if scope.start_s
+                <= (f.applied_s if f.applied_s is not None else f.planned_start_s)
+                < scope.end_s
+            ]
+            if not found:
+                raise CheckError(f"no data: no fault ran in {scope.label} - name one with 'fault:'")
+        fault = min(found, key=lambda f: f.planned_start_s)
+        if fault.applied_s is None:
+            raise CheckError(f"no data: fault '{fault.fault}' was never applied")
+        if window_buckets(self.window_s, ctx.bucket_s) is None:
+            raise CheckError(
+                f"window_s {self.window_s:g} is not a whole multiple of the bucket "
+                f"({ctx.bucket_s:g} s)"
+            )
+        return fault
+
+    def time_it(self, ctx: CheckContext, fault: FaultWindowRecord) -> tuple[float | None, str]:
+        raise NotImplementedError
+
+    def evaluate(self, ctx: CheckContext) -> CheckResult:
+        bound = Bound("<=", self.max_s)
+        try:
+            fault = self.pick_fault(ctx)
+            measured, what = self.time_it(ctx, fault)
+        except CheckError as exc:
+            return self.result(bound, None, False, str(exc), window_s=self.window_s)
+        if measured is None:
+            return self.result(bound, None, False, f"{what}: never reached", window_s=self.window_s)
+        passed = bound.holds(measured)
+        detail = (
+            f"{what}: {fmt(measured, 's')}, {'within' if passed else 'breaching'} "
+            f"≤ {self.max_s:g} s"
+        )
+        return self.result(bound, measured, passed, detail, window_s=self.window_s)
+
+
+class FailoverTimeCheck(_TimingCheck):
+    """Fault applied -> success ratio (over ``window_s``) back ≥ ``min_success_ratio`` for good."""
+
+    type: Literal["failover_time"] = "failover_time"
+    min_success_ratio: float = Field(default=0.95, gt=0, le=1)
+
+    def describe(self) -> str:
+        return f"failover ≤ {self.max_s:g} s"
+
+    def time_it(self, ctx: CheckContext, fault: FaultWindowRecord) -> tuple[float | None, str]:
+        until_s = fault.reverted_s if fault.reverted_s is not None else ctx.duration_s
+        value = failover_s(
+            ctx.store,
+            fault.applied_s,
+            until_s,
+            window_s=self.window_s,
+            min_success_ratio=self.min_success_ratio,
+            endpoints=self.endpoints,
+            hold_s=self.hold_s,
+        )
+        what = (
+            f"time from fault '{fault.fault}' applied at {fault.applied_s:g} s until the "
+            f"success ratio held ≥ {self.min_success_ratio:g} over {self.window_s:g} s windows"
+            + (f" before {until_s:g} s" if value is None else "")
+        )
+        return value, what
+
+
+class RecoveryTimeCheck(_TimingCheck):
+    """Fault reverted -> p95 within ``latency_tolerance`` x baseline and errors ≤ baseline +
+    ``error_tolerance``, for good."""
+
+    type: Literal["recovery_time"] = "recovery_time"
+    latency_tolerance: float = Field(default=1.5, ge=1)
+    error_tolerance: float = Field(default=0.01, ge=0, le=1)
+    baseline_phase: str | None = None  # default: the drill's baseline phase
+
+    def describe(self) -> str:
+        return f"recovery ≤ {self.max_s:g} s"
+
+    def time_it(self, ctx: CheckContext, fault: FaultWindowRecord) -> tuple[float | None, str]:
+        name = self.baseline_phase or ctx.baseline_phase
+        if name is None:
+            raise CheckError(
+                "no data: the drill has no baseline phase to recover to - set 'baseline_phase:'"
+            )
+        baseline = ctx.baseline(name, self.endpoints)
+        if baseline is None:
+            raise CheckError(f"no data: baseline phase '{name}' is unknown or has no requests")
+        if fault.reverted_s is None:
+            raise CheckError(f"no data: fault '{fault.fault}' was never reverted")
+        value = recovery_s(
+            ctx.store,
+            fault.reverted_s,
+            ctx.duration_s,
+            baseline,
+            window_s=self.window_s,
+            latency_tolerance=self.latency_tolerance,
+            error_tolerance=self.error_tolerance,
+            endpoints=self.endpoints,
+            hold_s=self.hold_s,
+        )
+        what = (
+            f"time from fault '{fault.fault}' reverted at {fault.reverted_s:g} s until p95 "
+            f"≤ {baseline.p95_ms * self.latency_tolerance:g} ms and error ratio ≤ "
+            f"{baseline.error_ratio + self.error_tolerance:.4g} (baseline '{name}') held"
+        )
+        return value, what
+
+
+class LostWritesCheck(CheckBase):
+    """Acknowledged writes not found after the drill stay at or under ``max_count``."""
+
+    type: Literal["lost_writes"] = "lost_writes"
+    max_count: int = Field(default=0, ge=0)
+
+    unit: ClassVar[str] = "count"
+
+    def describe(self) -> str:
+        return f"lost writes ≤ {self.max_count}"
+
+    def evaluate(self, ctx: CheckContext) -> CheckResult:
+        bound = Bound("<=", self.max_count)
+        writes = ctx.writes
+        if writes is None:
+            return self.result(bound, None, False, "no data: no writes were tracked")
+        lost = len(writes.lost)
+        passed = lost <= self.max_count
+        sample = f" (e.g. {', '.join(writes.lost[:3])})" if lost else ""
+        detail = (
+            f"{lost} of {writes.acknowledged} acknowledged write(s) were not read back"
+            f"{sample}; {len(writes.unverifiable)} could not be checked"
+        )
+        return self.result(bound, float(lost), passed, detail)
