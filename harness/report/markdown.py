@@ -1,0 +1,103 @@
+"""summary.md: verdict, check table and per-phase table in GitHub-flavoured Markdown."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from harness.report import fmt
+from harness.report.verdicts import style
+from harness.results.model import RunReport
+
+
+def render(report: RunReport) -> str:
+    """Return the Markdown summary of ``report`` (for a CI step summary or a PR comment)."""
+    v = style(report.verdict)
+    failed = sum(not c.passed for c in report.checks)
+    lines = [
+        f"## {v.emoji} {v.label}: {cell(report.drill)}",
+        "",
+        f"**{cell(report.verdict_reason)}**",
+        "",
+        f"Target `{report.target_url}` · run `{report.run_id}` · started {report.started_at}"
+        f" · {fmt.seconds(report.duration_s)} · {len(report.checks) - failed}/"
+        f"{len(report.checks)} checks passed",
+        "",
+        "### Checks",
+        "",
+        *table(
+            ["", "Check", "Phase", "Measured", "Threshold", "Unit"],
+            [
+                [
+                    "✅ pass" if c.passed else "❌ **FAIL**",
+                    cell(c.name),
+                    cell(c.phase or "whole drill"),
+                    fmt.value(c.measured, c.unit),
+                    fmt.check_expectation(c),
+                    c.unit,
+                ]
+                for c in report.checks
+            ],
+            align="lllrrl",
+        ),
+        "",
+        "### Phases",
+        "",
+        *table(
+            ["Phase", "Time", "Requests", "rps", "Errors", "Fallback", "Shed",
+             "p50 ms", "p95 ms", "p99 ms"],
+            [
+                [
+                    cell(p.name), f"{p.start_s:g}–{p.end_s:g} s", f"{p.requests:,}",
+                    f"{p.rps:,.1f}", fmt.percent(p.error_ratio), fmt.percent(p.fallback_ratio),
+                    fmt.percent(p.shed_ratio), fmt.ms(p.p50_ms), fmt.ms(p.p95_ms),
+                    fmt.ms(p.p99_ms),
+                ]
+                for p in report.phases
+            ],
+            align="llrrrrrrrr",
+        ),
+    ]
+    lines += _resilience(report)
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _resilience(report: RunReport) -> list[str]:
+    lines: list[str] = []
+    if report.timings:
+        lines += ["", "### Failover and recovery", ""]
+        lines += table(
+            ["Fault", "Started", "Ended", "Failover", "Recovery"],
+            [
+                [cell(t.fault), fmt.seconds(t.fault_start_s), fmt.seconds(t.fault_end_s),
+                 fmt.seconds(t.failover_s) if t.failover_s is not None else "never",
+                 fmt.seconds(t.recovery_s) if t.recovery_s is not None else "never"]
+                for t in report.timings
+            ],
+            align="lrrrr",
+        )
+    extras = []
+    if report.writes is not None:
+        w = report.writes
+        lost = f"**{len(w.lost)} lost**" if w.lost else "0 lost"
+        extras.append(f"Writes: {w.acknowledged:,} acknowledged, {w.verified:,} verified, {lost}")
+    if report.sustainable_peak is not None:
+        extras.append(f"Sustainable peak: {report.sustainable_peak:,.1f}")
+    if extras:
+        lines += ["", *(f"- {e}" for e in extras)]
+    return lines
+
+
+def cell(text: str) -> str:
+    """Escape ``text`` for a Markdown table cell (pipes, newlines)."""
+    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+
+
+def table(header: Sequence[str], rows: Iterable[Sequence[str]], align: str = "") -> list[str]:
+    """Return the lines of a GitHub-flavoured Markdown table; ``align`` is one l/r per column."""
+    marks = {"l": ":--", "r": "--:"}
+    rule = [marks.get(a, "---") for a in align.ljust(len(header), "l")]
+    return [
+        "| " + " | ".join(header) + " |",
+        "| " + " | ".join(rule) + " |",
+        *("| " + " | ".join(row) + " |" for row in rows),
+    ]
