@@ -21,7 +21,7 @@ class _Tags(HTMLParser):
         self.tags.append((tag, dict(attrs)))
 
     def find(self, tag: str, **attrs: str) -> list[dict[str, str | None]]:
-        """Tags named ``tag`` whose attributes hold the values (class_ -> class, data_x -> data-x)."""
+        """Tags ``tag`` whose attributes hold the values (class_ is class, data_x is data-x)."""
         wanted = {k.rstrip("_").replace("_", "-"): v for k, v in attrs.items()}
         return [a for t, a in self.tags if t == tag and all(
             v in (a.get(k) or "").split() for k, v in wanted.items())]
