@@ -121,6 +121,7 @@ class CheckBase(BaseModel):
     phase: str | None = None  # None: the whole drill
 
     unit: ClassVar[str] = ""
+    window_in_name: ClassVar[bool] = True  # derived names say "per N s window"
 
     def describe(self) -> str:
         """What is required, e.g. ``p95 latency ≤ 3000 ms``."""
@@ -134,7 +135,7 @@ class CheckBase(BaseModel):
         """The given name, or one derived from the requirement and the scope."""
         if self.name:
             return self.name
-        window = getattr(self, "window_s", None)
+        window = getattr(self, "window_s", None) if self.window_in_name else None
         per = f" per {window:g} s window" if window else ""
         return f"{self.describe()}{per} [{'/'.join(self.scope_parts())}]"
 

@@ -21,6 +21,7 @@ class _TimingCheck(CheckBase):
     max_s: float = Field(ge=0)
 
     unit: ClassVar[str] = "s"
+    window_in_name: ClassVar[bool] = False
 
     def scope_parts(self) -> list[str]:
         parts = super().scope_parts()
@@ -30,6 +31,7 @@ class _TimingCheck(CheckBase):
 
     def pick_fault(self, ctx: CheckContext) -> FaultWindowRecord:
         """The fault this check times; CheckError when there is none to time."""
+        scope = self.scope(ctx)  # an unknown phase is reported even when the fault is named
         if self.fault is not None:
             found = [f for f in ctx.faults if self.fault in (f.script, f.fault)]
             if not found:
@@ -38,7 +40,6 @@ class _TimingCheck(CheckBase):
                     f"fault '{self.fault}' did not run in the drill (known: {known}) - fix 'fault:'"
                 )
         else:
-            scope = self.scope(ctx)
             found = [
                 f
                 for f in ctx.faults

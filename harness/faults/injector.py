@@ -125,7 +125,7 @@ class FaultInjector:
         self._on_event = on_event
         self._clock = clock
         self._wall_clock = wall_clock
-        self._active: dict[str, LedgerEntry] = {}
+        self._active: dict[tuple[str, str], _Applied] = {}
         self._lock = threading.RLock()
 
     @property
@@ -137,25 +137,41 @@ class FaultInjector:
     def active(self) -> list[str]:
         """Names of the faults currently applied (or whose apply may have half-happened)."""
         with self._lock:
-            return list(self._active)
+            return [a.entry.fault for a in self._active.values()]
 
     def apply(self, window: FaultWindow) -> None:
-        """Apply the window's fault; a no-op while that fault is already applied."""
+        """Apply the window's fault; a no-op while that fault is already applied.
+
+        Applying another window of a fault that is still applied (say the next
+        flap, before the previous one was reverted) changes nothing on the
+        server; that window becomes the one ``revert`` acts on.
+        """
         fault = window.fault
         with self._lock:
-            if fault.name in self._active:
+            current = self._active.get(_key(fault))
+            if current is not None:
+                if current.fault != fault:
+                    raise InputError(
+                        f"run '{self.run_id}': two different faults named '{fault.name}' on "
+                        f"proxy '{fault.proxy}' would be active at once (toxic names would "
+                        "clash) - rename one of them"
+                    )
+                current.window = window
                 return
             if fault.is_down:
-                self._apply_down(fault)
+                self._apply_down(window)
             else:
-                self._apply_toxic(fault)
+                self._apply_toxic(window)
 
     def revert(self, window: FaultWindow) -> None:
-        """Undo the window's fault; a no-op if not applied; ToxiproxyError on failure."""
+        """Undo the window's fault; a no-op unless that window is the applied one.
+
+        Raises ToxiproxyError when the server refuses or cannot be reached.
+        """
         with self._lock:
-            entry = self._active.get(window.fault.name)
-            if entry is not None:
-                self._revert(entry)
+            current = self._active.get(_key(window.fault))
+            if current is not None and current.window == window:
+                self._revert(current.entry)
 
     def revert_all(self) -> None:
         """Undo every applied fault, newest first; raise one ToxiproxyError listing failures.
@@ -165,7 +181,8 @@ class FaultInjector:
         """
         failures: list[str] = []
         with self._lock:
-            for entry in reversed(list(self._active.values())):
+            for applied in reversed(list(self._active.values())):
+                entry = applied.entry
                 try:
                     self._revert(entry)
                 except (HarnessError, OSError) as exc:
@@ -179,11 +196,12 @@ class FaultInjector:
 
     # -- internals -------------------------------------------------------------
 
-    def _apply_toxic(self, fault: Fault) -> None:
+    def _apply_toxic(self, window: FaultWindow) -> None:
+        fault = window.fault
         name = toxic_name(self.run_id, fault.name)
         spec = fault.toxic_spec(name)
         entry = LedgerEntry("toxic", fault.proxy, fault.name, toxic=name)
-        self._begin(entry)
+        self._begin(entry, window)
         try:
             try:
                 self.adapter.add_toxic(fault.proxy, spec)
@@ -194,11 +212,12 @@ class FaultInjector:
             raise
         self._applied(entry, name)
 
-    def _apply_down(self, fault: Fault) -> None:
+    def _apply_down(self, window: FaultWindow) -> None:
+        fault = window.fault
         self.adapter.require_proxies([fault.proxy])
         was_enabled = self.adapter.proxies()[fault.proxy].enabled
         entry = LedgerEntry("down", fault.proxy, fault.name, was_enabled=was_enabled)
-        self._begin(entry)
+        self._begin(entry, window)
         if was_enabled:
             try:
                 self.adapter.set_enabled(fault.proxy, False)
@@ -207,13 +226,17 @@ class FaultInjector:
                 raise
         self._applied(entry, DOWN_LABEL, "" if was_enabled else "proxy was already disabled")
 
-    def _begin(self, entry: LedgerEntry) -> None:
+    def _begin(self, entry: LedgerEntry, window: FaultWindow) -> None:
         """Ledger first, then remember: even a half-done apply gets reverted."""
         self._ledger.add(entry)
-        self._active[entry.fault] = entry
+        self._active[_key(window.fault)] = _Applied(entry, window.fault, window)
+
+    def _is_active(self, entry: LedgerEntry) -> bool:
+        current = self._active.get((entry.proxy, entry.fault))
+        return current is not None and current.entry is entry
 
     def _applied(self, entry: LedgerEntry, toxic: str, detail: str = "") -> None:
-        if self._active.get(entry.fault) is not entry:
+        if not self._is_active(entry):
             self._undo(entry)  # reverted (e.g. by a signal handler) while we were applying
             return
         self._emit(FaultEventKind.APPLIED, entry, toxic, detail)
@@ -238,8 +261,8 @@ class FaultInjector:
             pass  # the proxy is gone, and with it our change
 
     def _forget(self, entry: LedgerEntry) -> None:
-        if self._active.get(entry.fault) is entry:
-            del self._active[entry.fault]
+        if self._is_active(entry):
+            del self._active[(entry.proxy, entry.fault)]
         self._ledger.discard(entry)
 
     def _emit(self, kind: FaultEventKind, entry: LedgerEntry, toxic: str, detail: str = "") -> None:
@@ -248,6 +271,19 @@ class FaultInjector:
                 kind, entry.fault, entry.proxy, toxic, self._clock(), self._wall_clock(), detail
             )
         )
+
+
+@dataclass
+class _Applied:
+    """An applied fault: its ledger entry and the window ``revert`` will act on."""
+
+    entry: LedgerEntry
+    fault: Fault
+    window: FaultWindow
+
+
+def _key(fault: Fault) -> tuple[str, str]:
+    return (fault.proxy, fault.name)
 
 
 def remove_leftovers(

@@ -10,6 +10,7 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from harness.report import fmt
 from harness.results.model import RunReport
 
 WIDTH, HEIGHT = 1200, 250
@@ -50,6 +51,17 @@ class Marker:
 
 
 @dataclass(frozen=True)
+class Threshold:
+    """A check's limit drawn as a horizontal segment over its phase."""
+
+    x1: float
+    x2: float
+    y: float
+    label: str
+    passed: bool
+
+
+@dataclass(frozen=True)
 class Tick:
     """An axis tick: position in SVG units and its label."""
 
@@ -79,6 +91,7 @@ class Chart:
     xticks: list[Tick]
     yticks: list[Tick]
     hovers: list[Hover] = field(default_factory=list)
+    thresholds: list[Threshold] = field(default_factory=list)
     width: int = WIDTH
     height: int = HEIGHT
     left: int = LEFT
@@ -112,18 +125,22 @@ def build_charts(report: RunReport) -> list[Chart]:
         _Spec("shed", "shed", "#8250df", [v * 100 for v in s.shed_ratio]),
     ]
     return [
-        _chart(report, "latency", "Latency (ms)", latency, "ms"),
-        _chart(report, "throughput", "Throughput (requests/s)", throughput, "rps"),
+        _chart(report, "latency", "Latency (ms)", latency, "ms", check_unit="ms"),
+        _chart(report, "throughput", "Throughput (requests/s)", throughput, "rps",
+               check_unit="rps"),
         _chart(report, "ratios", "Errors, fallbacks and shed (% of requests)", ratios, "%",
-               min_top=1.0),
+               min_top=1.0, check_unit="ratio", check_scale=100.0),
     ]
 
 
 def _chart(report: RunReport, key: str, title: str, specs: list[_Spec], unit: str,
-           min_top: float = 0.0) -> Chart:
+           min_top: float = 0.0, check_unit: str = "", check_scale: float = 1.0) -> Chart:
     duration = max(report.duration_s, report.series.t_s[-1] + report.series.bucket_s
                    if report.series.t_s else 0.0, 1e-9)
+    phases = {p.name: p for p in report.phases}
+    checks = [c for c in report.checks if c.unit == check_unit and c.phase in phases]
     peak = max((v for sp in specs for v in sp.values if v is not None), default=0.0)
+    peak = max([peak, *(c.threshold * check_scale for c in checks)])
     y_top, y_ticks = nice_axis(max(peak, min_top))
     step = y_ticks[1] - y_ticks[0] if len(y_ticks) > 1 else 1.0
     tick_digits = 0 if float(step).is_integer() else max(0, -math.floor(math.log10(step % 1)))
@@ -145,6 +162,12 @@ def _chart(report: RunReport, key: str, title: str, specs: list[_Spec], unit: st
         xticks=[Tick(x(t), time_label(t, duration)) for t in nice_ticks(duration)],
         yticks=[Tick(y(v), f"{v:,.{tick_digits}f} {unit}") for v in y_ticks],
         hovers=_hovers(report, specs, x, show),
+        thresholds=[
+            Threshold(x(phases[c.phase].start_s), x(phases[c.phase].end_s),
+                      y(c.threshold * check_scale), f"{c.name} {fmt.check_expectation(c)}",
+                      c.passed)
+            for c in checks if c.phase is not None
+        ],
     )
 
 

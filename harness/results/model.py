@@ -70,7 +70,9 @@ class CheckResult(_Model):
     passed: bool
     detail: str = ""  # one sentence: what was measured over what, and why it failed
     window_s: float | None = None  # sliding-window checks: the window length
-    worst_window_start_s: float | None = None  # sliding-window checks: where the worst window starts
+    worst_window_start_s: float | None = (
+        None  # sliding-window checks: where the worst window starts
+    )
 
 
 class EndpointSummary(_Model):
@@ -159,7 +161,9 @@ class WritesSummary(_Model):
     acknowledged: int
     verified: int
     lost: list[str] = Field(default_factory=list)  # ids acknowledged but not found after the drill
-    unverifiable: list[str] = Field(default_factory=list)  # read-back failed for infrastructure reasons
+    unverifiable: list[str] = Field(
+        default_factory=list
+    )  # read-back failed for infrastructure reasons
 
 
 class LoadSummary(_Model):

@@ -35,7 +35,9 @@ class MetricRow(_Row):
     outcome: Outcome
     count: int
     hist: str  # HdrHistogram (microseconds), base64-encoded as hdrhistogram's encode() writes it
-    hist_corrected: str | None = None  # coordinated-omission corrected latency (open model), same unit
+    hist_corrected: str | None = (
+        None  # coordinated-omission corrected latency (open model), same unit
+    )
     retry_after_missing: int = 0  # shed responses (429) that carried no Retry-After header
 
 

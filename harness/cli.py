@@ -1,0 +1,291 @@
+"""``harness``: run drills, validate them, rebuild and compare reports, clean up faults.
+
+The only module of the harness that calls ``sys.exit``. Exit codes:
+0 pass, 1 an SLA check failed, 2 invalid input, 3 infrastructure error or
+inconclusive, 4 aborted. User errors print as sentences, never tracebacks.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from harness.errors import HarnessError, InfrastructureError, InputError
+from harness.results.model import Verdict
+
+EXIT_PASS, EXIT_FAIL, EXIT_INPUT, EXIT_INFRA, EXIT_ABORTED = 0, 1, 2, 3, 4
+VERDICT_EXIT = {
+    Verdict.PASS: EXIT_PASS,
+    Verdict.FAIL: EXIT_FAIL,
+    Verdict.INCONCLUSIVE: EXIT_INFRA,
+    Verdict.ABORTED: EXIT_ABORTED,
+}
+DEMO_DRILL = Path(__file__).resolve().parents[1] / "drills" / "orders-primary-outage.yaml"
+
+EXAMPLES = {
+    "run": "harness run drills/orders-primary-outage.yaml --target-url http://127.0.0.1:8080",
+    "validate": "harness validate drills/*.yaml",
+    "schema": "harness schema > drill.schema.json",
+    "report": "harness report reports/20261123T101500Z-orders-primary-outage-1a2b3c",
+    "compare": "harness compare reports/<baseline run> reports/<candidate run> --latency-pct 10",
+    "cleanup": "harness cleanup --toxiproxy-url http://127.0.0.1:8474",
+    "demo": "harness demo",
+    "system": "harness system up --port 8080 --toxiproxy http://127.0.0.1:8474",
+    "toxiproxy": "harness toxiproxy --port 8474",
+}
+
+
+def _command(sub: argparse._SubParsersAction, name: str, help_text: str) -> argparse.ArgumentParser:
+    return sub.add_parser(
+        name,
+        help=help_text,
+        description=help_text,
+        epilog=f"example:\n  {EXAMPLES[name]}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="harness",
+        description="Load and resilience drills for customer-service systems.",
+        epilog="exit codes: 0 pass, 1 SLA breached, 2 invalid input, 3 infrastructure error "
+        "or inconclusive, 4 aborted",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug detail to stderr")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = _command(sub, "run", "run a drill and write its report")
+    run.add_argument("drill", type=Path, help="drill file (YAML)")
+    _add_run_options(run)
+
+    validate = _command(sub, "validate", "validate drill files (and the fault scripts they use)")
+    validate.add_argument("drills", type=Path, nargs="+")
+
+    _command(sub, "schema", "print the JSON Schema of drill files, for editors")
+
+    report = _command(sub, "report", "rebuild every report format of a run from its raw results")
+    report.add_argument("run_dir", type=Path)
+
+    compare = _command(
+        sub, "compare", "compare a candidate run with a baseline; exit 1 on regression"
+    )
+    compare.add_argument("baseline", type=Path, help="run directory or report.json")
+    compare.add_argument("candidate", type=Path, help="run directory or report.json")
+    compare.add_argument("--latency-pct", type=float, default=10.0, help="allowed p95/p99 rise, %%")
+    compare.add_argument(
+        "--latency-floor-ms", type=float, default=5.0, help="ignore rises below this"
+    )
+    compare.add_argument("--error-ratio", type=float, default=0.01, help="allowed error-ratio rise")
+    compare.add_argument("--rps-pct", type=float, default=10.0, help="allowed throughput drop, %%")
+    compare.add_argument(
+        "--timing-s", type=float, default=1.0, help="allowed failover/recovery rise"
+    )
+    compare.add_argument("--markdown", type=Path, help="also write the comparison as Markdown here")
+
+    cleanup = _command(sub, "cleanup", "remove faults left by drills that were killed")
+    cleanup.add_argument("--toxiproxy-url", default="http://127.0.0.1:8474")
+    cleanup.add_argument("--run-id", help="only this run's faults (default: runs no longer alive)")
+
+    demo = _command(sub, "demo", "start the reference system and Toxiproxy, run a failover drill")
+    demo.add_argument("--drill", type=Path, default=DEMO_DRILL)
+    demo.add_argument("--reports-dir", type=Path, default=Path("reports"))
+    demo.add_argument("--live", choices=["auto", "rich", "plain", "off"], default="auto")
+
+    system = _command(sub, "system", "start/stop the reference customer-service system")
+    system.add_argument("args", nargs=argparse.REMAINDER, help="up | down | status, see --help")
+    proxy = _command(sub, "toxiproxy", "serve the embedded Toxiproxy-compatible server")
+    proxy.add_argument("args", nargs=argparse.REMAINDER, help="options of `toxiserver --help`")
+    return parser
+
+
+def _add_run_options(run: argparse.ArgumentParser) -> None:
+    run.add_argument("--target-url", help="override target.url of the drill")
+    run.add_argument("--toxiproxy-url", help="override toxiproxy.url ('embedded' starts one)")
+    run.add_argument("--reports-dir", type=Path, default=Path("reports"))
+    run.add_argument("--run-id", help="name of the run directory (default: time, drill, random)")
+    run.add_argument("--allow-remote", action="store_true", help="allow non-loopback targets")
+    run.add_argument("--live", choices=["auto", "rich", "plain", "off"], default="auto")
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = _parser().parse_args(argv)
+    if args.command in _RUNS_LOAD:
+        from harness.load import prepare_process
+
+        prepare_process()
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    handler: Callable[[argparse.Namespace], int] = _HANDLERS[args.command]
+    try:
+        code = handler(args)
+    except InputError as exc:
+        print(f"harness: {exc}", file=sys.stderr)
+        code = EXIT_INPUT
+    except InfrastructureError as exc:
+        print(f"harness: infrastructure error: {exc}", file=sys.stderr)
+        code = EXIT_INFRA
+    except HarnessError as exc:
+        print(f"harness: {exc}", file=sys.stderr)
+        code = EXIT_INFRA
+    except KeyboardInterrupt:
+        print("harness: interrupted", file=sys.stderr)
+        code = EXIT_ABORTED
+    sys.exit(code)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from harness.drill.loader import load_drill
+
+    drill = load_drill(args.drill)
+    return _run_drill(
+        drill,
+        drill_file=args.drill,
+        reports_dir=args.reports_dir,
+        run_id=args.run_id,
+        target_url=args.target_url,
+        toxiproxy_url=args.toxiproxy_url,
+        allow_remote=args.allow_remote,
+        live=args.live,
+    )
+
+
+def _run_drill(
+    drill, *, drill_file, reports_dir, run_id, target_url, toxiproxy_url, allow_remote, live
+):  # noqa: ANN001, ANN202
+    from harness.console import LiveView, print_verdict
+    from harness.drill.execute import run_and_report
+
+    with LiveView(live) as view:
+        report, run_dir = run_and_report(
+            drill,
+            drill_file=drill_file,
+            reports_dir=reports_dir,
+            run_id=run_id,
+            target_url=target_url,
+            toxiproxy_url=toxiproxy_url,
+            allow_remote=allow_remote,
+            on_tick=view,
+        )
+    print_verdict(report, str(run_dir))
+    return VERDICT_EXIT[report.verdict]
+
+
+def _validate(args: argparse.Namespace) -> int:
+    from harness.drill.loader import load_drill
+    from harness.drill.plan import plan_drill
+
+    failed = 0
+    for path in args.drills:
+        try:
+            plan = plan_drill(load_drill(path), drill_file=path, allow_remote=True)
+        except InputError as exc:
+            failed += 1
+            print(f"harness: {exc}", file=sys.stderr)
+            continue
+        print(
+            f"{path}: ok ({len(plan.drill.phases)} phases, {plan.drill.duration_s:g} s, "
+            f"{len(plan.faults)} fault windows)"
+        )
+    return EXIT_INPUT if failed else EXIT_PASS
+
+
+def _schema(args: argparse.Namespace) -> int:
+    from harness.drill.loader import drill_json_schema
+
+    print(drill_json_schema())
+    return EXIT_PASS
+
+
+def _report(args: argparse.Namespace) -> int:
+    from harness.console import print_verdict
+    from harness.drill.analysis import build_report
+    from harness.report.writer import write_reports
+
+    report = build_report(args.run_dir)
+    paths = write_reports(report, args.run_dir)
+    print_verdict(report, str(args.run_dir))
+    print("rebuilt: " + ", ".join(str(p) for p in paths.values()))
+    return VERDICT_EXIT[report.verdict]
+
+
+def _compare(args: argparse.Namespace) -> int:
+    from harness.report.compare import Tolerances, compare, load_report
+
+    tolerances = Tolerances(
+        latency_pct=args.latency_pct,
+        latency_floor_ms=args.latency_floor_ms,
+        error_ratio=args.error_ratio,
+        rps_pct=args.rps_pct,
+        timing_s=args.timing_s,
+    )
+    comparison = compare(load_report(args.baseline), load_report(args.candidate), tolerances)
+    print(comparison.render_text())
+    if args.markdown:
+        args.markdown.write_text(comparison.render_markdown(), encoding="utf-8")
+    return EXIT_PASS if comparison.ok else EXIT_FAIL
+
+
+def _cleanup(args: argparse.Namespace) -> int:
+    from harness.drill.plan import ledger_dir
+    from harness.faults.adapter import ToxiproxyAdapter
+    from harness.faults.injector import remove_leftovers
+
+    removed = remove_leftovers(
+        ToxiproxyAdapter(args.toxiproxy_url), ledger_dir=ledger_dir(), run_id=args.run_id
+    )
+    print("removed: " + ", ".join(removed) if removed else "nothing to remove")
+    return EXIT_PASS
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from harness.demo import reference_environment
+    from harness.drill.loader import load_drill
+
+    drill = load_drill(args.drill)
+    print(f"starting the reference system and the embedded Toxiproxy for {args.drill} ...")
+    with reference_environment(args.reports_dir / ".demo-system") as env:
+        print(f"target {env.target_url}, Toxiproxy {env.toxiproxy_url}; running the drill")
+        return _run_drill(
+            drill,
+            drill_file=args.drill,
+            reports_dir=args.reports_dir,
+            run_id=None,
+            target_url=env.target_url,
+            toxiproxy_url=env.toxiproxy_url,
+            allow_remote=False,
+            live=args.live,
+        )
+
+
+def _system(args: argparse.Namespace) -> int:
+    from helpdesk.cli import main as helpdesk_main
+
+    helpdesk_main(args.args)
+    return EXIT_PASS
+
+
+def _toxiproxy(args: argparse.Namespace) -> int:
+    from toxiserver.cli import main as toxiserver_main
+
+    toxiserver_main(args.args)
+    return EXIT_PASS
+
+
+_RUNS_LOAD = {"run", "demo"}
+_HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "run": _run,
+    "validate": _validate,
+    "schema": _schema,
+    "report": _report,
+    "compare": _compare,
+    "cleanup": _cleanup,
+    "demo": _demo,
+    "system": _system,
+    "toxiproxy": _toxiproxy,
+}

@@ -1,0 +1,209 @@
+"""From a run directory's raw files to a :class:`RunReport`: figures, checks, verdict.
+
+Used at the end of every run and by ``harness report``, so a report rebuilt from
+the raw files alone is the same report. A run that never logged its end (a
+crash, a SIGKILL) still gets a report, with the verdict 'inconclusive'.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from harness.checks import CheckContext
+from harness.drill.loader import step_level
+from harness.drill.model import Drill, LoadModel
+from harness.metrics.store import MetricStore
+from harness.metrics.summary import PhaseSpan, phase_summaries, time_series
+from harness.results.files import RunData
+from harness.results.model import (
+    CheckResult,
+    EventKind,
+    FaultWindowRecord,
+    LoadSummary,
+    RunReport,
+    TimelineEvent,
+    Verdict,
+    WritesSummary,
+)
+
+
+def build_report(run_dir: Path) -> RunReport:
+    """The report of the run in ``run_dir``, built from its raw files alone."""
+    data = RunData(run_dir)
+    drill = Drill.model_validate(data.meta.drill)
+    store = MetricStore.from_jsonl(data.metrics_path, data.meta.bucket_s)
+    faults = fault_windows(data.events)
+    writes = writes_summary(data)
+    spans = [
+        PhaseSpan(name, start, end, faults=_phase_faults(drill, name))
+        for name, start, end in drill.phase_windows()
+    ]
+    context = CheckContext(
+        store=store,
+        bucket_s=data.meta.bucket_s,
+        phases=[(s.name, s.start_s, s.end_s) for s in spans],
+        baseline_phase=drill.baseline,
+        faults=faults,
+        writes=writes,
+    )
+    checks = [spec.evaluate(context) for spec in scoped_checks(drill)]
+    peak, capacity_check = _capacity(drill, checks)
+    if capacity_check is not None:
+        checks.append(capacity_check)
+    verdict, reason = judge(data.events, checks, capacity=capacity_check is not None)
+    ended = next((e for e in data.events if e.kind is EventKind.RUN_ENDED), None)
+    duration_s = ended.t_s if ended else max((e.t_s for e in data.events), default=0.0)
+    return RunReport(
+        run_id=data.meta.run_id,
+        drill=drill.name,
+        description=drill.description,
+        drill_file=data.meta.drill_file,
+        target_url=data.meta.target_url,
+        toxiproxy_url=data.meta.toxiproxy_url,
+        started_at=data.meta.started_at,
+        duration_s=round(duration_s, 3),
+        verdict=verdict,
+        verdict_reason=reason,
+        checks=checks,
+        phases=phase_summaries(store, spans),
+        faults=faults,
+        timings=context.timings,
+        writes=writes,
+        load=_load_summary(drill, ended, store, duration_s),
+        series=time_series(store, drill.duration_s),
+        events=data.events,
+        server_samples=data.server_samples,
+        sustainable_peak=peak,
+    )
+
+
+def scoped_checks(drill: Drill) -> list:
+    """Every check of the drill, those listed under a phase scoped to that phase."""
+    specs = list(drill.checks)
+    for phase in drill.phases:
+        specs += [spec.model_copy(update={"phase": phase.name}) for spec in phase.checks]
+    return specs
+
+
+def fault_windows(events: list[TimelineEvent]) -> list[FaultWindowRecord]:
+    """Each fault as it really happened, from the journal's applied/reverted entries."""
+    records: dict[tuple, dict] = {}
+    for event in events:
+        if event.kind not in (EventKind.FAULT_APPLIED, EventKind.FAULT_REVERTED):
+            continue
+        d = event.data
+        key = (d["script"], d["fault"], d["planned_start_s"])
+        record = records.setdefault(
+            key,
+            {
+                "fault": d["fault"],
+                "script": d["script"],
+                "proxy": d["proxy"],
+                "type": d["type"],
+                "planned_start_s": d["planned_start_s"],
+                "planned_end_s": d["planned_end_s"],
+                "applied_s": None,
+                "reverted_s": None,
+            },
+        )
+        field = "applied_s" if event.kind is EventKind.FAULT_APPLIED else "reverted_s"
+        if record[field] is None:
+            record[field] = event.t_s
+    return [
+        FaultWindowRecord(**r) for r in sorted(records.values(), key=lambda r: r["planned_start_s"])
+    ]
+
+
+def writes_summary(data: RunData) -> WritesSummary | None:
+    if not data.writes:
+        return None
+    results = {r.write_id: r for r in (data.verification.results if data.verification else [])}
+    ids = [w.write_id for w in data.writes]
+    lost = [i for i in ids if i in results and results[i].found is False]
+    unverifiable = [i for i in ids if i not in results or results[i].found is None]
+    return WritesSummary(
+        acknowledged=len(ids),
+        verified=sum(1 for i in ids if i in results and results[i].found),
+        lost=lost,
+        unverifiable=unverifiable,
+    )
+
+
+def judge(
+    events: list[TimelineEvent], checks: list[CheckResult], *, capacity: bool = False
+) -> tuple[Verdict, str]:
+    """The verdict and one sentence saying why."""
+    kinds = {e.kind for e in events}
+    aborted = next((e for e in events if e.kind is EventKind.ABORTED), None)
+    if aborted is not None:
+        return Verdict.ABORTED, aborted.message
+    infra = next(
+        (
+            e
+            for e in events
+            if e.kind in (EventKind.INFRASTRUCTURE_ERROR, EventKind.FAULT_REVERT_FAILED)
+        ),
+        None,
+    )
+    if infra is not None:
+        return Verdict.INCONCLUSIVE, infra.message
+    if EventKind.RUN_ENDED not in kinds:
+        return Verdict.INCONCLUSIVE, "the run did not record its end (it crashed or was killed)"
+    judged = [c for c in checks if c.type == "capacity"] if capacity else checks
+    failed = [c for c in judged if not c.passed]
+    if failed:
+        names = ", ".join(c.name for c in failed[:3]) + (" ..." if len(failed) > 3 else "")
+        return Verdict.FAIL, f"{len(failed)} of {len(judged)} checks failed: {names}"
+    return Verdict.PASS, f"all {len(judged)} checks passed"
+
+
+def _phase_faults(drill: Drill, phase_name: str) -> list[str]:
+    return list(next(p for p in drill.phases if p.name == phase_name).faults)
+
+
+def _capacity(drill: Drill, checks: list[CheckResult]) -> tuple[float | None, CheckResult | None]:
+    search = drill.capacity_search
+    if search is None:
+        return None, None
+    peak: float | None = None
+    for phase in drill.phases:
+        if all(c.passed for c in checks if c.phase == phase.name):
+            peak = step_level(search, phase.name)
+        else:
+            break
+    threshold = search.min_sustainable if search.min_sustainable is not None else search.start
+    passed = peak is not None and peak >= threshold
+    return peak, CheckResult(
+        name=f"sustainable peak >= {threshold:g}",
+        type="capacity",
+        comparator=">=",
+        threshold=threshold,
+        measured=peak,
+        unit="level",
+        passed=passed,
+        detail=(
+            f"the checks held up to load level {peak:g}"
+            if peak is not None
+            else "the checks failed already at the first load step"
+        ),
+    )
+
+
+def _load_summary(
+    drill: Drill, ended: TimelineEvent | None, store: MetricStore, duration_s: float
+) -> LoadSummary:
+    data = ended.data if ended else {}
+    summary = {
+        "model": drill.load.model.value,
+        "shape": drill.load.shape.describe(),
+        "scenario": drill.load.scenario,
+        "workers": max(drill.load.workers, 1),
+    }
+    if drill.load.model is LoadModel.OPEN and duration_s > 0:
+        total = sum(store.counts(*store.bucket_range(0, duration_s)).values())
+        summary |= {
+            "intended_rps": data.get("intended_arrivals", 0) / duration_s,
+            "achieved_rps": total / duration_s,
+            "dropped_arrivals": data.get("dropped_arrivals"),
+        }
+    return LoadSummary(**summary)

@@ -1,0 +1,39 @@
+"""Plan, run, analyse and report a drill: the one call behind ``harness run``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from harness.drill.analysis import build_report
+from harness.drill.model import Drill
+from harness.drill.plan import plan_drill
+from harness.drill.runner import DrillRunner, LiveStatus, RunSettings
+from harness.report.writer import write_reports
+from harness.results.model import RunReport
+
+
+def run_and_report(
+    drill: Drill,
+    *,
+    drill_file: Path | None = None,
+    reports_dir: Path = Path("reports"),
+    run_id: str | None = None,
+    target_url: str | None = None,
+    toxiproxy_url: str | None = None,
+    allow_remote: bool = False,
+    on_tick: Callable[[LiveStatus], None] | None = None,
+) -> tuple[RunReport, Path]:
+    """Run ``drill`` and write every report format; returns the report and the run directory."""
+    if target_url:
+        drill = drill.model_copy(
+            update={"target": drill.target.model_copy(update={"url": target_url})}
+        )
+    plan = plan_drill(drill, drill_file=drill_file, allow_remote=allow_remote)
+    settings = RunSettings(
+        reports_dir=reports_dir, run_id=run_id, toxiproxy_url=toxiproxy_url, on_tick=on_tick
+    )
+    run_dir = DrillRunner(plan, settings).run()
+    report = build_report(run_dir)
+    write_reports(report, run_dir)
+    return report, run_dir

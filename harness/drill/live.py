@@ -1,0 +1,78 @@
+"""A small rolling view of the last seconds of load: for the live terminal view and abort conditions.
+
+Kept apart from the exact per-bucket histograms: this holds one second of raw
+latencies per slot for the last ``span_s`` seconds and nothing more.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass, field
+
+from harness.results.model import Outcome
+
+
+@dataclass
+class _Second:
+    second: int
+    counts: dict[Outcome, int] = field(default_factory=lambda: dict.fromkeys(Outcome, 0))
+    latencies_ms: list[float] = field(default_factory=list)
+
+
+class LiveWindow:
+    """Counts and latencies per whole second of drill time, for the last ``span_s`` seconds."""
+
+    def __init__(self, span_s: int = 30) -> None:
+        self._seconds: deque[_Second] = deque(maxlen=span_s)
+
+    def add(self, t_s: float, outcome: Outcome, latency_ms: float) -> None:
+        second = math.floor(t_s)
+        slot = self._slot(second)
+        if slot is None:
+            return
+        slot.counts[outcome] += 1
+        if outcome is not Outcome.SHED:
+            slot.latencies_ms.append(latency_ms)
+
+    def _slot(self, second: int) -> _Second | None:
+        if self._seconds and second < self._seconds[0].second:
+            return None  # older than the window
+        for slot in reversed(self._seconds):
+            if slot.second == second:
+                return slot
+            if slot.second < second:
+                break
+        slot = _Second(second)
+        self._seconds.append(slot)
+        ordered = sorted(self._seconds, key=lambda s: s.second)
+        self._seconds.clear()
+        self._seconds.extend(ordered)
+        return slot
+
+    def _recent(self, now_s: float, last_s: float) -> list[_Second]:
+        """The last ``last_s`` whole seconds that have ended by ``now_s``."""
+        end = math.floor(now_s)
+        return [s for s in self._seconds if end - last_s <= s.second < end]
+
+    def rps(self, now_s: float, last_s: float = 1.0) -> float:
+        slots = self._recent(now_s, last_s)
+        return sum(sum(s.counts.values()) for s in slots) / last_s
+
+    def error_ratio(self, now_s: float, last_s: float = 1.0) -> float | None:
+        slots = self._recent(now_s, last_s)
+        total = sum(sum(s.counts.values()) for s in slots)
+        if total == 0:
+            return None
+        return sum(s.counts[Outcome.ERROR] for s in slots) / total
+
+    def p95_ms(self, now_s: float, last_s: float = 1.0) -> float | None:
+        latencies = sorted(x for s in self._recent(now_s, last_s) for x in s.latencies_ms)
+        if not latencies:
+            return None
+        return latencies[min(len(latencies) - 1, math.ceil(0.95 * len(latencies)) - 1)]
+
+    def ratio(self, now_s: float, outcome: Outcome, last_s: float = 1.0) -> float | None:
+        slots = self._recent(now_s, last_s)
+        total = sum(sum(s.counts.values()) for s in slots)
+        return sum(s.counts[outcome] for s in slots) / total if total else None

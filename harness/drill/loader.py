@@ -1,0 +1,52 @@
+"""Reading drill files: YAML validated into a :class:`Drill`, with errors that name the line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from harness.drill.model import CapacitySearch, Drill, PhaseSpec
+from harness.load.shapes import Step
+from harness.validation import load_model
+
+
+def load_drill(path: Path) -> Drill:
+    """The drill in ``path``; a capacity search is expanded into one phase per load step."""
+    return expand_capacity_search(load_model(Drill, path))
+
+
+def expand_capacity_search(drill: Drill) -> Drill:
+    """Give a capacity-search drill its step phases (``step-1``, ``step-2`` ...) and step shape."""
+    search: CapacitySearch | None = drill.capacity_search
+    if search is None or drill.phases:
+        return drill
+    steps = int((search.max - search.start) // search.step) + 1
+    phases = [
+        PhaseSpec(name=f"step-{i + 1}", duration_s=search.step_s, checks=list(search.checks))
+        for i in range(steps)
+    ]
+    shape = Step(
+        type="step", start=search.start, step=search.step, step_s=search.step_s, max=search.max
+    )
+    load = drill.load.model_copy(update={"shape": shape})
+    return Drill.model_validate(
+        {
+            **drill.model_dump(by_alias=True),
+            "phases": [p.model_dump(by_alias=True) for p in phases],
+            "load": load.model_dump(by_alias=True),
+        }
+    )
+
+
+def step_level(search: CapacitySearch, phase_name: str) -> float:
+    """The load level of capacity-search phase ``step-N``."""
+    index = int(phase_name.removeprefix("step-")) - 1
+    return min(search.start + index * search.step, search.max)
+
+
+def drill_json_schema() -> str:
+    """The JSON Schema of drill files, for editors (``harness schema``)."""
+    schema = Drill.model_json_schema(by_alias=True)
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "Drill"
+    return json.dumps(schema, indent=2)

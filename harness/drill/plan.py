@@ -1,0 +1,129 @@
+"""A drill made ready to run: everything resolved and validated before anything is touched.
+
+Chaos Toolkit's rule: validate the whole experiment first. A :class:`DrillPlan`
+has the scenario's user classes loaded, every fault script resolved and expanded
+into absolute fault windows, and loopback rules checked. Building it has no
+side effect on the target or on Toxiproxy.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from harness.drill.model import EMBEDDED, Drill
+from harness.drill.target import require_loopback
+from harness.errors import InputError, ValidationFailed
+from harness.faults.loader import resolve_fault_script
+from harness.faults.timeline import FaultWindow, expand
+
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+
+
+@dataclass(frozen=True)
+class PlannedFault:
+    """A fault window and the script it came from."""
+
+    script: str
+    window: FaultWindow
+
+
+@dataclass(frozen=True)
+class DrillPlan:
+    drill: Drill
+    drill_file: Path | None
+    scenario_path: Path
+    faults: list[PlannedFault]
+    toxiproxy_url: str  # EMBEDDED or a URL
+    user_class_names: list[str] = field(default_factory=list)
+
+
+def search_dirs(drill_file: Path | None, folder: str) -> list[Path]:
+    """Where to look for scenarios/ or faults/: next to the drill, the working dir, the project."""
+    dirs = []
+    if drill_file is not None:
+        dirs += [drill_file.parent / folder, drill_file.parent.parent / folder]
+    dirs += [Path.cwd() / folder, PROJECT_DIR / folder]
+    unique: list[Path] = []
+    for d in dirs:
+        if d.resolve() not in [u.resolve() for u in unique]:
+            unique.append(d)
+    return unique
+
+
+def ledger_dir() -> Path:
+    """Where fault ledgers live (leftover detection across runs): $HARNESS_STATE_DIR or ~/.local/state."""
+    base = os.environ.get("HARNESS_STATE_DIR")
+    root = Path(base) if base else Path.home() / ".local" / "state" / "cs-harness"
+    return root / "ledger"
+
+
+def resolve_scenario(ref: str, *, search_dirs: list[Path]) -> Path:
+    """The locustfile ``ref`` names: a path, or a name (with or without .py) in a search dir."""
+    candidates = [Path(ref)]
+    for folder in search_dirs:
+        candidates += [folder / ref, folder / f"{ref}.py"]
+    for candidate in candidates:
+        if candidate.is_file():
+            return candidate.resolve()
+    looked = ", ".join(str(d) for d in search_dirs)
+    raise InputError(
+        f"load.scenario {ref!r} not found (looked for it as a path and in {looked}); "
+        "give a locustfile path or the name of a file in scenarios/"
+    )
+
+
+def plan_drill(
+    drill: Drill,
+    *,
+    drill_file: Path | None = None,
+    allow_remote: bool = False,
+) -> DrillPlan:
+    """Resolve and check everything the drill refers to; raise InputError naming what is wrong."""
+    source = str(drill_file) if drill_file else f"drill {drill.name!r}"
+    require_loopback(
+        drill.target.url,
+        what="target",
+        allow_hosts=drill.target.allow_hosts,
+        allow_remote=allow_remote,
+    )
+    if drill.toxiproxy.url != EMBEDDED:
+        require_loopback(
+            drill.toxiproxy.url,
+            what="Toxiproxy",
+            allow_hosts=drill.target.allow_hosts,
+            allow_remote=allow_remote,
+        )
+    if not drill.checks and not any(p.checks for p in drill.phases):
+        raise ValidationFailed(
+            source,
+            ["the drill has no checks, so it could never fail; add checks to a phase or 'checks:'"],
+        )
+    scenario = resolve_scenario(
+        drill.load.scenario, search_dirs=search_dirs(drill_file, "scenarios")
+    )
+    faults: list[PlannedFault] = []
+    problems: list[str] = []
+    fault_dirs = search_dirs(drill_file, "faults")
+    for name, start_s, end_s in drill.phase_windows():
+        phase = next(p for p in drill.phases if p.name == name)
+        for ref in phase.faults:
+            try:
+                script = resolve_fault_script(ref, search_dirs=fault_dirs)
+            except ValidationFailed as exc:
+                problems += [f"phase {name!r}: fault script {ref!r}: {p}" for p in exc.problems]
+                continue
+            except InputError as exc:
+                problems.append(f"phase {name!r}: {exc}")
+                continue
+            faults += [PlannedFault(script.name, w) for w in expand(script, start_s, end_s)]
+    if problems:
+        raise ValidationFailed(source, problems)
+    return DrillPlan(
+        drill=drill,
+        drill_file=drill_file,
+        scenario_path=scenario,
+        faults=sorted(faults, key=lambda f: f.window.start_s),
+        toxiproxy_url=drill.toxiproxy.url,
+    )

@@ -1,0 +1,428 @@
+"""Running a drill safely: load on a schedule, faults on a timeline, always cleaned up.
+
+The order of a run:
+1. preflight (no side effects until it passes): the plan is already validated;
+   Toxiproxy answers, leftovers of killed runs are removed, the drill's proxies
+   exist, the target is healthy;
+2. the raw files are opened and the run is journaled as it goes;
+3. the loop (every 50 ms): phase changes, faults applied/reverted on time, load
+   level from the shape, closed buckets flushed, abort conditions, signals;
+4. always, in ``finally``: load stopped, every fault reverted (also after an
+   exception, Ctrl-C or SIGTERM), files flushed;
+5. acknowledged writes read back; the report is built from the raw files.
+
+SIGKILL cannot be caught: the fault ledger lets the next run (or ``harness
+cleanup``) remove what a killed run left.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import time
+import uuid
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import gevent
+
+from harness.drill.abort import AbortWatch
+from harness.drill.live import LiveWindow
+from harness.drill.model import EMBEDDED
+from harness.drill.plan import DrillPlan, PlannedFault, ledger_dir
+from harness.drill.target import is_reachable, scrape, verify_writes, wait_healthy
+from harness.errors import ToxiproxyError
+from harness.faults.adapter import ToxiproxyAdapter
+from harness.faults.injector import FaultInjector, remove_leftovers
+from harness.faults.specs import ProxySpec as ToxiproxyProxySpec
+from harness.load.engine import LoadEngine, RequestClassifier, RequestSample
+from harness.load.scenario import load_user_classes
+from harness.metrics.recorder import Recorder
+from harness.results.files import RunFiles
+from harness.results.model import EventKind, ServerSample, TimelineEvent
+from harness.results.raw import AckedWrite, RunMeta, WriteVerification
+
+log = logging.getLogger(__name__)
+
+TICK_S = 0.05
+LATE_GRACE_S = 2.0  # a bucket is flushed this long after it closes; later requests add rows
+UNREACHABLE_GRACE_S = 5.0
+
+
+@dataclass
+class RunSettings:
+    """How to run a plan: where results go and what to override from the command line."""
+
+    reports_dir: Path = Path("reports")
+    run_id: str | None = None
+    target_url: str | None = None
+    toxiproxy_url: str | None = None
+    on_tick: Any = None  # callable(LiveStatus) for the live view
+    settle_timeout_s: float = 10.0
+
+
+@dataclass
+class LiveStatus:
+    """What the live view shows, refreshed every tick."""
+
+    t_s: float
+    duration_s: float
+    phase: str
+    phase_left_s: float
+    rps: float
+    p95_ms: float | None
+    error_ratio: float | None
+    users: int
+    active_faults: list[str]
+    abort_conditions: list[str]
+
+
+@dataclass
+class _State:
+    stop_reason: str | None = None
+    aborted_by: str | None = None
+    infrastructure_error: str | None = None
+    applied: set[int] = field(default_factory=set)
+    reverted: set[int] = field(default_factory=set)
+
+
+def new_run_id(drill_name: str) -> str:
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    return f"{stamp}-{drill_name}-{uuid.uuid4().hex[:6]}"
+
+
+class DrillRunner:
+    """Runs one plan once; :meth:`run` returns the run directory."""
+
+    def __init__(self, plan: DrillPlan, settings: RunSettings) -> None:
+        drill = plan.drill
+        if settings.target_url:
+            drill = drill.model_copy(
+                update={"target": drill.target.model_copy(update={"url": settings.target_url})}
+            )
+        self.plan = plan
+        self.drill = drill
+        self.settings = settings
+        self.run_id = settings.run_id or new_run_id(drill.name)
+        self.run_dir = settings.reports_dir / self.run_id
+        self.toxiproxy_url = settings.toxiproxy_url or plan.toxiproxy_url
+        self.live = LiveWindow()
+        self.state = _State()
+        self._t0_mono = 0.0
+
+    # -- the run -----------------------------------------------------------------------
+
+    def run(self) -> Path:
+        with ExitStack() as stack:
+            stack.enter_context(_SignalGuard(self._on_signal))
+            url = self._start_toxiproxy(stack)
+            adapter = ToxiproxyAdapter(url)
+            self._preflight(adapter)
+            files = RunFiles(self.run_dir)
+            stack.callback(files.close)
+            self._files = files
+            self._execute(adapter, url, files)
+        return self.run_dir
+
+    def _start_toxiproxy(self, stack: ExitStack) -> str:
+        if self.toxiproxy_url != EMBEDDED:
+            return self.toxiproxy_url
+        from toxiserver import start_subprocess
+
+        process = start_subprocess(port=0, seed=self.drill.toxiproxy.seed)
+        stack.callback(process.stop)
+        return process.url
+
+    def _preflight(self, adapter: ToxiproxyAdapter) -> None:
+        adapter.version()
+        removed = remove_leftovers(adapter, ledger_dir=ledger_dir())
+        if removed:
+            log.warning(
+                "removed faults left by an earlier run that was killed: %s", ", ".join(removed)
+            )
+        with_upstream = [p for p in self.drill.proxies if p.upstream]
+        if with_upstream:
+            adapter.ensure_proxies(
+                [
+                    ToxiproxyProxySpec(
+                        name=p.name, upstream=p.upstream, listen=p.listen or "127.0.0.1:0"
+                    )
+                    for p in with_upstream
+                ]
+            )
+        needed = {p.name for p in self.drill.proxies} | {
+            f.window.fault.proxy for f in self.plan.faults
+        }
+        adapter.require_proxies(sorted(needed))
+        wait_healthy(self.drill.target)
+
+    def _execute(self, adapter: ToxiproxyAdapter, toxiproxy_url: str, files: RunFiles) -> None:
+        drill = self.drill
+        t0_unix = time.time()
+        files.write_meta(
+            RunMeta(
+                run_id=self.run_id,
+                drill=drill.model_dump(mode="json", by_alias=True),
+                drill_file=str(self.plan.drill_file) if self.plan.drill_file else None,
+                started_at=datetime.fromtimestamp(t0_unix, UTC).isoformat(),
+                started_at_unix_s=t0_unix,
+                bucket_s=drill.bucket_s,
+                target_url=drill.target.url,
+                toxiproxy_url=toxiproxy_url,
+            )
+        )
+        recorder = Recorder(bucket_s=drill.bucket_s, sink=files.metric_rows)
+        writes: list[AckedWrite] = []
+
+        def on_sample(sample: RequestSample) -> None:
+            recorder.record(
+                t_s=sample.t_s,
+                endpoint=sample.endpoint,
+                outcome=sample.outcome,
+                latency_us=sample.latency_us,
+                intended_latency_us=sample.intended_latency_us,
+                retry_after_missing=sample.retry_after_missing,
+            )
+            self.live.add(sample.t_s, sample.outcome, sample.latency_us / 1000)
+
+        def on_write(write: AckedWrite) -> None:
+            writes.append(write)
+            files.write(write)
+
+        user_classes = load_user_classes(self.plan.scenario_path, drill.load.user_classes)
+        engine = LoadEngine(
+            drill.load,
+            user_classes,
+            target_url=drill.target.url,
+            classifier=RequestClassifier(drill.outcomes, drill.writes, t0_unix),
+            on_sample=on_sample,
+            on_write=on_write,
+        )
+        injector = FaultInjector(
+            adapter, self.run_id, ledger_dir=ledger_dir(), on_event=lambda event: None
+        )
+        self._t0_mono = time.monotonic()
+        self._event(EventKind.RUN_STARTED, f"drill {drill.name} started against {drill.target.url}")
+        watchers = [gevent.spawn(self._watch_target)]
+        try:
+            engine.start()
+            self._loop(engine, injector, recorder)
+        except ToxiproxyError as exc:
+            self.state.infrastructure_error = str(exc)
+            self._event(EventKind.INFRASTRUCTURE_ERROR, str(exc))
+        finally:
+            for watcher in watchers:
+                watcher.kill(block=False)
+            engine.stop()
+            self._revert_all(injector)
+            recorder.flush_all()
+        self._finish(writes, engine)
+
+    def _loop(self, engine: LoadEngine, injector: FaultInjector, recorder: Recorder) -> None:
+        drill = self.drill
+        phases = drill.phase_windows()
+        abort_watch = AbortWatch(drill.abort)
+        current_phase: str | None = None
+        last_flush_s = 0.0
+        while True:
+            now = self.now_s()
+            if now >= drill.duration_s:
+                break
+            if self.state.stop_reason or self.state.infrastructure_error:
+                break
+            phase, _start, end = next(w for w in phases if w[1] <= now < w[2] or w == phases[-1])
+            if phase != current_phase:
+                if current_phase is not None:
+                    self._event(
+                        EventKind.PHASE_ENDED, f"phase {current_phase} ended", phase=current_phase
+                    )
+                self._event(EventKind.PHASE_STARTED, f"phase {phase} started", phase=phase)
+                current_phase = phase
+            self._apply_due(injector, now)
+            engine.set_level(drill.load.shape.level(now))
+            if now - last_flush_s >= drill.bucket_s:
+                recorder.flush(now - LATE_GRACE_S)
+                last_flush_s = now
+            breached = abort_watch.breached(self.live, now)
+            if breached is not None:
+                self.state.aborted_by = breached.describe()
+                self._event(EventKind.ABORTED, f"abort condition met: {breached.describe()}")
+                break
+            self._report_tick(engine, now, phase, end)
+            gevent.sleep(TICK_S)
+        if current_phase is not None:
+            self._event(EventKind.PHASE_ENDED, f"phase {current_phase} ended", phase=current_phase)
+        if self.state.stop_reason:
+            self._event(EventKind.ABORTED, f"stopped by {self.state.stop_reason}")
+
+    def _apply_due(self, injector: FaultInjector, now: float) -> None:
+        for index, planned in enumerate(self.plan.faults):
+            window = planned.window
+            if index not in self.state.applied and window.start_s <= now < window.end_s:
+                self.state.applied.add(index)
+                injector.apply(window)
+                self._fault_event(EventKind.FAULT_APPLIED, planned)
+            if (
+                index in self.state.applied
+                and index not in self.state.reverted
+                and now >= window.end_s
+            ):
+                self.state.reverted.add(index)
+                injector.revert(window)
+                self._fault_event(EventKind.FAULT_REVERTED, planned)
+
+    def _revert_all(self, injector: FaultInjector) -> None:
+        outstanding = [
+            (i, f)
+            for i, f in enumerate(self.plan.faults)
+            if i in self.state.applied and i not in self.state.reverted
+        ]
+        try:
+            injector.revert_all()
+        except ToxiproxyError as exc:
+            for _, planned in outstanding:
+                self._fault_event(EventKind.FAULT_REVERT_FAILED, planned, error=str(exc))
+            self.state.infrastructure_error = self.state.infrastructure_error or str(exc)
+            return
+        for index, planned in outstanding:
+            self.state.reverted.add(index)
+            self._fault_event(EventKind.FAULT_REVERTED, planned)
+
+    def _watch_target(self) -> None:
+        """Scrape the target's metrics and notice when it stops accepting connections at all."""
+        target = self.drill.target
+        unreachable_since: float | None = None
+        while True:
+            now = self.now_s()
+            if is_reachable(target):
+                unreachable_since = None
+            elif unreachable_since is None:
+                unreachable_since = now
+            elif (
+                now - unreachable_since >= UNREACHABLE_GRACE_S
+                and not self.state.infrastructure_error
+            ):
+                message = (
+                    f"target {target.url} refused connections for {UNREACHABLE_GRACE_S:g} s; "
+                    "the drill cannot judge a target that is gone"
+                )
+                self.state.infrastructure_error = message
+                self._event(EventKind.INFRASTRUCTURE_ERROR, message)
+            if target.metrics_path:
+                self._scrape_once(target)
+            gevent.sleep(target.scrape_every_s)
+
+    def _scrape_once(self, target: Any) -> None:
+        try:
+            values = scrape(target)
+        except Exception as exc:  # a failed scrape is noted, never fatal
+            log.debug("scrape failed: %s", exc)
+            return
+        sample = ServerSample(t_s=round(self.now_s(), 3), values=values)
+        previous = getattr(self, "_last_scrape", {})
+        for key, value in values.items():
+            if "state" in key and key in previous and previous[key] != value:
+                self._event(
+                    EventKind.SERVER_STATE,
+                    f"{key} changed {previous[key]:g} -> {value:g}",
+                    series=key,
+                    before=previous[key],
+                    after=value,
+                )
+        self._last_scrape = values
+        self._files.server_sample(sample)
+
+    def _finish(self, writes: list[AckedWrite], engine: LoadEngine) -> None:
+        if writes and not self.state.infrastructure_error:
+            results = verify_writes(
+                self.drill.target,
+                writes,
+                self.drill.writes,
+                settle_timeout_s=self.settings.settle_timeout_s,
+            )
+            self._files.write_verification(
+                WriteVerification(checked_at_s=round(self.now_s(), 3), results=results)
+            )
+        gate = engine.gate
+        data: dict[str, Any] = {}
+        if gate is not None:
+            data = {"intended_arrivals": gate.issued, "dropped_arrivals": gate.dropped}
+        self._event(EventKind.RUN_ENDED, "drill ended", **data)
+
+    # -- helpers -----------------------------------------------------------------------
+
+    def now_s(self) -> float:
+        return time.monotonic() - self._t0_mono
+
+    def _event(self, kind: EventKind, message: str, **data: Any) -> None:
+        event = TimelineEvent(t_s=round(self.now_s(), 3), kind=kind, message=message, data=data)
+        self._files.event(event)
+
+    def _fault_event(self, kind: EventKind, planned: PlannedFault, **extra: Any) -> None:
+        fault = planned.window.fault
+        verb = {
+            EventKind.FAULT_APPLIED: "applied",
+            EventKind.FAULT_REVERTED: "removed",
+            EventKind.FAULT_REVERT_FAILED: "could not be removed",
+        }[kind]
+        self._event(
+            kind,
+            f"fault {fault.name} ({fault.type} on {fault.proxy}) {verb}",
+            fault=fault.name,
+            script=planned.script,
+            proxy=fault.proxy,
+            type=str(fault.type),
+            planned_start_s=planned.window.start_s,
+            planned_end_s=planned.window.end_s,
+            **extra,
+        )
+
+    def _on_signal(self, name: str) -> None:
+        self.state.stop_reason = self.state.stop_reason or name
+
+    def _report_tick(self, engine: LoadEngine, now: float, phase: str, phase_end: float) -> None:
+        if self.settings.on_tick is None:
+            return
+        active = [
+            f"{p.window.fault.name} on {p.window.fault.proxy}"
+            for i, p in enumerate(self.plan.faults)
+            if i in self.state.applied and i not in self.state.reverted
+        ]
+        self.settings.on_tick(
+            LiveStatus(
+                t_s=now,
+                duration_s=self.drill.duration_s,
+                phase=phase,
+                phase_left_s=max(phase_end - now, 0.0),
+                rps=self.live.rps(now, 1.0),
+                p95_ms=self.live.p95_ms(now, 1.0),
+                error_ratio=self.live.error_ratio(now, 1.0),
+                users=engine.user_count,
+                active_faults=active,
+                abort_conditions=[c.describe() for c in self.drill.abort],
+            )
+        )
+
+
+class _SignalGuard:
+    """Turns SIGINT and SIGTERM into a polite stop request for the duration of a run."""
+
+    def __init__(self, callback: Any) -> None:
+        self.callback = callback
+        self._previous: dict[int, Any] = {}
+
+    def __enter__(self) -> _SignalGuard:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            self._previous[signum] = signal.getsignal(signum)
+            signal.signal(signum, self._handle)
+        return self
+
+    def _handle(self, signum: int, _frame: Any) -> None:
+        self.callback(signal.Signals(signum).name)
+
+    def __exit__(self, *exc: object) -> None:
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)

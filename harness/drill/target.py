@@ -1,0 +1,151 @@
+"""Talking to the target outside the load: health, its Prometheus metrics, reading writes back.
+
+Everything here uses httpx with explicit timeouts and tenacity for bounded
+retries; none of it counts toward the drill's load figures.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from urllib.parse import urlsplit
+
+import httpx
+from prometheus_client.parser import text_string_to_metric_families
+from tenacity import retry, retry_if_exception_type, stop_after_delay, wait_exponential_jitter
+
+from harness.drill.model import TargetSpec, WriteRule, is_loopback
+from harness.errors import InputError, TargetUnreachable
+from harness.results.raw import AckedWrite, WriteCheckOutcome
+
+_TRANSPORT_ERRORS = (httpx.TransportError,)
+
+
+def require_loopback(url: str, *, what: str, allow_hosts: list[str], allow_remote: bool) -> None:
+    """Refuse traffic to a host outside loopback unless the drill or a flag allows it."""
+    host = urlsplit(url).hostname or ""
+    if is_loopback(host) or allow_remote or host in allow_hosts:
+        return
+    raise InputError(
+        f"{what} {url} is not on loopback; drills send load and faults only to 127.0.0.0/8 "
+        f"or ::1 unless allowed: add {host!r} to target.allow_hosts in the drill, or pass --allow-remote"
+    )
+
+
+def wait_healthy(target: TargetSpec, *, timeout_s: float = 15.0) -> None:
+    """Return when the target's health endpoint answers 2xx; TargetUnreachable after ``timeout_s``."""
+    url = target.url + target.health_path
+
+    @retry(
+        retry=retry_if_exception_type((*_TRANSPORT_ERRORS, _NotHealthy)),
+        stop=stop_after_delay(timeout_s),
+        wait=wait_exponential_jitter(initial=0.1, max=1.0),
+        reraise=True,
+    )
+    def probe() -> None:
+        response = httpx.get(url, timeout=2.0)
+        if not response.is_success:
+            raise _NotHealthy(f"answered {response.status_code}")
+
+    try:
+        probe()
+    except (*_TRANSPORT_ERRORS, _NotHealthy) as exc:
+        raise TargetUnreachable(
+            f"target health check {url} failed for {timeout_s:g} s ({exc or type(exc).__name__}); "
+            "start the system under test (e.g. `harness system up`) or fix target.url"
+        ) from exc
+
+
+class _NotHealthy(Exception):
+    pass
+
+
+def is_reachable(target: TargetSpec) -> bool:
+    """One quick probe: does the target accept connections at all (any status counts)?"""
+    try:
+        httpx.get(target.url + target.health_path, timeout=1.0)
+    except _TRANSPORT_ERRORS:
+        return False
+    return True
+
+
+def scrape(target: TargetSpec, *, max_series: int = 300) -> dict[str, float]:
+    """The target's Prometheus metrics as ``{'name{labels}': value}``; empty when not configured."""
+    if target.metrics_path is None:
+        return {}
+    response = httpx.get(target.url + target.metrics_path, timeout=2.0)
+    response.raise_for_status()
+    values: dict[str, float] = {}
+    for family in text_string_to_metric_families(response.text):
+        if family.type in ("histogram", "summary"):
+            continue
+        for sample in family.samples:
+            if sample.name.endswith("_created"):
+                continue
+            labels = ",".join(f'{k}="{v}"' for k, v in sorted(sample.labels.items()))
+            values[f"{sample.name}{{{labels}}}" if labels else sample.name] = float(sample.value)
+            if len(values) >= max_series:
+                return values
+    return values
+
+
+def verify_writes(
+    target: TargetSpec,
+    writes: list[AckedWrite],
+    rules: list[WriteRule],
+    *,
+    settle_timeout_s: float = 10.0,
+    clock: Callable[[], float] = time.monotonic,
+) -> list[WriteCheckOutcome]:
+    """Read every acknowledged write back; a write counts as lost when it is not found (404),
+    or when its rule names a settled state it never reaches within ``settle_timeout_s``."""
+    by_endpoint = {rule.endpoint: rule for rule in rules}
+    pending = {w.write_id: w for w in writes}
+    last: dict[str, WriteCheckOutcome] = {}
+    deadline = clock() + settle_timeout_s
+    with httpx.Client(base_url=target.url, timeout=3.0) as client:
+        while True:
+            for write_id, write in list(pending.items()):
+                last[write_id] = _read_back(client, write, by_endpoint.get(write.endpoint))
+                if last[write_id].found:
+                    del pending[write_id]
+            if not pending or clock() >= deadline:
+                break
+            time.sleep(0.25)
+    return [last[w.write_id] for w in writes if w.write_id in last]
+
+
+def _read_back(
+    client: httpx.Client, write: AckedWrite, rule: WriteRule | None
+) -> WriteCheckOutcome:
+    try:
+        response = client.get(write.read_path)
+    except _TRANSPORT_ERRORS as exc:
+        return WriteCheckOutcome(
+            write_id=write.write_id, found=None, status=None, detail=f"read failed: {exc}"
+        )
+    if response.status_code == 404:
+        return WriteCheckOutcome(
+            write_id=write.write_id, found=False, status=404, detail="not found after the drill"
+        )
+    if not response.is_success:
+        return WriteCheckOutcome(
+            write_id=write.write_id,
+            found=None,
+            status=response.status_code,
+            detail=f"read-back answered {response.status_code}",
+        )
+    if rule is not None and rule.settled_field is not None:
+        try:
+            state = response.json().get(rule.settled_field)
+        except (ValueError, AttributeError):
+            state = None
+        if str(state) not in rule.settled_values:
+            return WriteCheckOutcome(
+                write_id=write.write_id,
+                found=False,
+                status=response.status_code,
+                detail=f"{rule.settled_field} is {state!r}, never became one of "
+                f"{', '.join(rule.settled_values)}",
+            )
+    return WriteCheckOutcome(write_id=write.write_id, found=True, status=response.status_code)
