@@ -347,3 +347,35 @@ def test_remove_leftovers_skips_unreadable_ledgers(adapter: FakeAdapter, tmp_pat
     (tmp_path / "bad.json").write_text("{not json")
     assert remove_leftovers(adapter, ledger_dir=tmp_path) == []  # type: ignore[arg-type]
     assert (tmp_path / "bad.json").exists()
+
+
+def test_overlapping_flap_windows_adopt_the_newer_one(injector: FaultInjector,
+                                                      adapter: FakeAdapter) -> None:
+    """Applying the next window before reverting the last changes nothing; only it reverts."""
+    first, second = window(DOWN, 0, 2), window(DOWN, 2, 4)
+    injector.apply(first)
+    injector.apply(second)
+    injector.revert(first)
+    assert adapter.enabled["orders"] is False
+    injector.revert(second)
+    assert adapter.enabled["orders"] is True
+    assert [c[0] for c in adapter.calls if c[0] in ("enable", "disable")] == ["disable", "enable"]
+
+
+def test_same_fault_name_for_different_faults_is_refused(injector: FaultInjector) -> None:
+    """Two different faults with one name on one proxy cannot be active together."""
+    injector.apply(window(LATENCY))
+    other = Fault(name="nlu-latency", proxy="nlu", type="latency", latency_ms=1)
+    with pytest.raises(InputError, match="two different faults named 'nlu-latency'"):
+        injector.apply(window(other))
+
+
+def test_same_fault_name_on_two_proxies_is_fine(injector: FaultInjector,
+                                                adapter: FakeAdapter) -> None:
+    """Toxic names are per proxy, so one fault name may be used on two proxies."""
+    injector.apply(window(LATENCY))
+    injector.apply(window(LATENCY.model_copy(update={"proxy": "orders"})))
+    assert set(adapter.toxics["orders"]) == set(adapter.toxics["nlu"]) == {
+        "harness.run1.nlu-latency"}
+    injector.revert_all()
+    assert not adapter.toxics["orders"] and not adapter.toxics["nlu"]
