@@ -146,3 +146,9 @@ def test_nice_axis_rounds_up_to_a_tick() -> None:
     assert nice_axis(2400) == (3000, [0, 1000, 2000, 3000])
     top, ticks = nice_axis(0.0)
     assert top > 0 and ticks[0] == 0
+
+
+def test_phase_check_limits_are_drawn_on_their_chart(tags: _Tags) -> None:
+    """Per-phase check limits appear as dashed segments; the failed one is marked as failed."""
+    assert len(tags.find("g", class_="threshold-fail")) == 1
+    assert len(tags.find("g", class_="threshold")) == 6
