@@ -1,6 +1,7 @@
 """Child process for the kill test: apply a latency toxic and a down, say READY, then wait.
 
-Usage: python fault_child.py <toxiproxy-url> <ledger-dir> <run-id>
+Usage: python fault_child.py <toxiproxy-url> <ledger-dir> <run-id> [--revert-on-exit]
+With --revert-on-exit the faults are reverted in ``finally`` (the Ctrl-C path).
 """
 
 from __future__ import annotations
@@ -18,10 +19,16 @@ def main() -> None:
                              on_event=lambda event: None)
     latency = Fault(name="nlu-latency", proxy="helpdesk_nlu", type="latency", latency_ms=300)
     down = Fault(name="orders-down", proxy="helpdesk_orders_primary", type="down")
-    injector.apply(FaultWindow(latency, 0.0, 600.0))
-    injector.apply(FaultWindow(down, 0.0, 600.0))
-    print("READY", flush=True)
-    time.sleep(600)
+    try:
+        injector.apply(FaultWindow(latency, 0.0, 600.0))
+        injector.apply(FaultWindow(down, 0.0, 600.0))
+        print("READY", flush=True)
+        time.sleep(600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if "--revert-on-exit" in sys.argv:
+            injector.revert_all()
 
 
 if __name__ == "__main__":

@@ -93,3 +93,24 @@ def test_sigkilled_run_leftovers_are_removed_and_nothing_else(
             proc.stdout.close()
         mine.revert_all()
     assert adapter.proxies()["helpdesk_kb"].toxics == []
+
+
+def test_ctrl_c_reverts_everything_in_finally(adapter: ToxiproxyAdapter, tmp_path: Path) -> None:
+    """SIGINT to a run that reverts in finally leaves the server clean and no ledger behind."""
+    proc = subprocess.Popen(
+        [sys.executable, str(CHILD), adapter.url, str(tmp_path), "ctrl-c", "--revert-on-exit"],
+        stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        assert read_line(proc, 30.0) == "READY"
+        assert not adapter.proxies()["helpdesk_orders_primary"].enabled
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(10) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait(10)
+        if proc.stdout is not None:
+            proc.stdout.close()
+    assert all(p.enabled and not p.toxics for p in adapter.proxies().values())
+    assert list(tmp_path.iterdir()) == []
