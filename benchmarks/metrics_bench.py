@@ -39,7 +39,7 @@ def per_call_ns() -> tuple[float, float]:
     sink: list = []
     append = sink.append
     start = time.perf_counter_ns()
-    for t, endpoint, outcome, latency in reqs:
+    for _t, _endpoint, _outcome, latency in reqs:
         append(latency)
     return recorder_ns, (time.perf_counter_ns() - start) / len(reqs)
 
