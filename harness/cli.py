@@ -218,16 +218,17 @@ def _compare(args: argparse.Namespace) -> int:
     from harness.report.compare import Tolerances, compare, load_report
 
     tolerances = Tolerances(
-        latency_pct=args.latency_pct,
+        latency_rel=args.latency_pct / 100,
         latency_floor_ms=args.latency_floor_ms,
-        error_ratio=args.error_ratio,
-        rps_pct=args.rps_pct,
-        timing_s=args.timing_s,
+        error_ratio_abs=args.error_ratio,
+        rps_drop_rel=args.rps_pct / 100,
+        failover_slack_s=args.timing_s,
+        recovery_slack_s=args.timing_s,
     )
     comparison = compare(load_report(args.baseline), load_report(args.candidate), tolerances)
-    print(comparison.render_text())
+    print(comparison.to_text())
     if args.markdown:
-        args.markdown.write_text(comparison.render_markdown(), encoding="utf-8")
+        args.markdown.write_text(comparison.to_markdown(), encoding="utf-8")
     return EXIT_PASS if comparison.ok else EXIT_FAIL
 
 

@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
-from harness.drill.runner import LiveStatus
+from harness.drill.live import LiveStatus
 from harness.results.model import RunReport, Verdict
 
 PLAIN_EVERY_S = 2.0

@@ -6,9 +6,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 from harness.drill.analysis import build_report
+from harness.drill.live import LiveStatus
 from harness.drill.model import Drill
 from harness.drill.plan import plan_drill
-from harness.drill.runner import DrillRunner, LiveStatus, RunSettings
+from harness.drill.runner import DrillRunner, RunSettings
 from harness.report.writer import write_reports
 from harness.results.model import RunReport
 

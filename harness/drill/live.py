@@ -76,3 +76,19 @@ class LiveWindow:
         slots = self._recent(now_s, last_s)
         total = sum(sum(s.counts.values()) for s in slots)
         return sum(s.counts[outcome] for s in slots) / total if total else None
+
+
+@dataclass
+class LiveStatus:
+    """What the live view shows, refreshed every tick."""
+
+    t_s: float
+    duration_s: float
+    phase: str
+    phase_left_s: float
+    rps: float
+    p95_ms: float | None
+    error_ratio: float | None
+    users: int
+    active_faults: list[str]
+    abort_conditions: list[str]

@@ -30,7 +30,7 @@ from typing import Any
 import gevent
 
 from harness.drill.abort import AbortWatch
-from harness.drill.live import LiveWindow
+from harness.drill.live import LiveStatus, LiveWindow
 from harness.drill.model import EMBEDDED
 from harness.drill.plan import DrillPlan, PlannedFault, ledger_dir
 from harness.drill.target import is_reachable, scrape, verify_writes, wait_healthy
@@ -62,22 +62,6 @@ class RunSettings:
     toxiproxy_url: str | None = None
     on_tick: Any = None  # callable(LiveStatus) for the live view
     settle_timeout_s: float = 10.0
-
-
-@dataclass
-class LiveStatus:
-    """What the live view shows, refreshed every tick."""
-
-    t_s: float
-    duration_s: float
-    phase: str
-    phase_left_s: float
-    rps: float
-    p95_ms: float | None
-    error_ratio: float | None
-    users: int
-    active_faults: list[str]
-    abort_conditions: list[str]
 
 
 @dataclass

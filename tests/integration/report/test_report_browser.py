@@ -25,17 +25,29 @@ CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 TIMEOUT_S = 60
 REPO = Path(__file__).resolve().parents[3]
 FLAGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--disable-extensions", "--hide-scrollbars", "--mute-audio",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-extensions",
+    "--hide-scrollbars",
+    "--mute-audio",
 ]
 
 
 def _chromium(profile: Path, *args: str) -> str:
     """Run Chromium with ``args`` in its own process group; always kill the whole group."""
-    proc = subprocess.Popen([CHROMIUM, *FLAGS, f"--user-data-dir={profile}", *args],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        [CHROMIUM, *FLAGS, f"--user-data-dir={profile}", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     try:
         out, err = proc.communicate(timeout=TIMEOUT_S)
     except subprocess.TimeoutExpired:
@@ -76,6 +88,10 @@ class _Dom(HTMLParser):
 def page(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The sample report's report.html on disk."""
     if not Path(CHROMIUM).exists():
+        if os.environ.get("HARNESS_REQUIRE_CHROMIUM"):
+            pytest.fail(
+                f"{CHROMIUM} not found although scripts/test installs it: run scripts/install-chromium"
+            )
         pytest.skip(f"{CHROMIUM} not found: run scripts/install-chromium")
     run_dir = tmp_path_factory.mktemp("run")
     return write_reports(sample_report(), run_dir, ["html"])["html"]
@@ -91,7 +107,10 @@ def test_dom_shows_verdict_checks_and_charts(page: Path, tmp_path: Path) -> None
     rows = dom.having("tr", "class", "check")
     assert [r["data-check"] for r in rows] == [c.name for c in sample_report().checks]
     assert [s["data-chart"] for s in dom.having("svg", "class", "chart-svg")] == [
-        "latency", "throughput", "ratios"]
+        "latency",
+        "throughput",
+        "ratios",
+    ]
     assert len(dom.having("rect", "class", "fault-window")) == 3
     assert len(dom.having("line", "class", "marker-failover")) == 3
 
@@ -99,8 +118,7 @@ def test_dom_shows_verdict_checks_and_charts(page: Path, tmp_path: Path) -> None
 def test_screenshot_renders(page: Path, tmp_path: Path) -> None:
     """A 1400x1800 screenshot is produced and is not blank (kept as docs/img/report.png)."""
     png = tmp_path / "report.png"
-    _chromium(tmp_path / "profile", f"--screenshot={png}", "--window-size=1400,1800",
-              page.as_uri())
+    _chromium(tmp_path / "profile", f"--screenshot={png}", "--window-size=1400,1800", page.as_uri())
     data = png.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
     width, height = struct.unpack(">II", data[16:24])
