@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from checks_synth import Seg, store_for
 
 from harness.checks import REGISTRY, CheckContext, evaluate_all, parse_checks
 from harness.errors import ValidationFailed
+from harness.metrics.synthetic import Seg, store_for
 from harness.results.model import CheckResult, FaultWindowRecord, Outcome, WritesSummary
 
 OK, FB, SHED, ERR = Outcome.OK, Outcome.FALLBACK, Outcome.SHED, Outcome.ERROR

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from checks_synth import Seg, store_for
 
 from harness.checks import CheckContext, TimingParams
 from harness.checks.timing import baseline_of, failover_s, recovery_s
+from harness.metrics.synthetic import Seg, store_for
 from harness.results.model import FaultWindowRecord, Outcome
 
 OK, FB, ERR = Outcome.OK, Outcome.FALLBACK, Outcome.ERROR

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from metrics_synth import Seg, rows_for, store_for
 
 from harness.errors import ValidationFailed
 from harness.metrics.store import MetricStore, sliding_windows
 from harness.metrics.summary import PhaseSpan, phase_summary, time_series
+from harness.metrics.synthetic import Seg, rows_for, store_for
 from harness.results.model import Outcome
 
 SEGS = [

@@ -1,4 +1,4 @@
-"""Synthetic request streams for metrics and checks tests (no clocks, no sleeping)."""
+"""Synthetic request streams: MetricRows and stores built without clocks or sleeping (tests, examples)."""
 
 from __future__ import annotations
 
