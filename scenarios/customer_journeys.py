@@ -53,17 +53,7 @@ class Customer(FastHttpUser):
 
     @task(6)
     def faq_chat(self) -> None:
-        self.client.post(
-            "/api/chat",
-            name="chat",
-            headers=self.headers,
-            json={
-                "customer_id": self.customer_id,
-                "channel": self.channel,
-                "message": random.choice(FAQ_QUESTIONS),
-                "conversation_id": None,
-            },
-        )
+        self._chat(random.choice(FAQ_QUESTIONS))
 
     @task(3)
     def return_or_refund(self) -> None:
@@ -88,17 +78,7 @@ class Customer(FastHttpUser):
 
     @task(1)
     def complaint_to_human(self) -> None:
-        self.client.post(
-            "/api/chat",
-            name="chat",
-            headers=self.headers,
-            json={
-                "customer_id": self.customer_id,
-                "channel": self.channel,
-                "message": random.choice(COMPLAINTS),
-                "conversation_id": None,
-            },
-        )
+        self._chat(random.choice(COMPLAINTS))
         self.client.post(
             "/api/handoff",
             name="handoff",
@@ -112,6 +92,20 @@ class Customer(FastHttpUser):
             f"/api/recommendations?customer_id={self.customer_id}",
             name="recommendations",
             headers=self.headers,
+        )
+
+
+    def _chat(self, message: str) -> None:
+        self.client.post(
+            "/api/chat",
+            name="chat",
+            headers=self.headers,
+            json={
+                "customer_id": self.customer_id,
+                "channel": self.channel,
+                "message": message,
+                "conversation_id": None,
+            },
         )
 
 
