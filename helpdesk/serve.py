@@ -42,7 +42,10 @@ def build_app(role: str, state_dir: Path, agents: int) -> Starlette:
 
 def bind(host: str, port: int) -> socket.socket:
     """Bind a listening TCP socket; port 0 picks a free one."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    # IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY only on sockets whose proto is TCP,
+    # and accepted sockets inherit it; with proto 0 every keep-alive response whose headers
+    # and body are written apart waits ~40 ms for a delayed ACK (Nagle).
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))

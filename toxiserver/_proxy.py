@@ -92,7 +92,8 @@ class Proxy:
         except (ValueError, OSError) as exc:
             raise err.ApiError(f"listen tcp {self.listen}: {exc}", 500) from exc
         family, _, _, _, sockaddr = infos[0]
-        sock = socket.socket(family, socket.SOCK_STREAM)
+        # proto TCP: asyncio sets TCP_NODELAY only on such sockets (and accepted ones inherit it)
+        sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         try:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             sock.bind(sockaddr)

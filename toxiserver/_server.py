@@ -33,7 +33,7 @@ class _QuietServer(uvicorn.Server):
 def bind_api_socket(host: str, port: int) -> socket.socket:
     """A listening socket for the API; raises OSError if the address is taken."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)  # TCP_NODELAY, see _proxy
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((host, port))
