@@ -49,6 +49,20 @@ def _echo(conn: socket.socket) -> None:
             conn.sendall(data)
 
 
+def _split_reply(conn: socket.socket) -> None:
+    """Answer each 64-byte request like an HTTP server: a head, then 1 ms later the body.
+
+    Through a proxy whose client-side socket lacks TCP_NODELAY, the second write waits
+    for the client's delayed ACK (~40 ms): this row exposes that.
+    """
+    with conn:
+        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        while data := conn.recv(65536):
+            conn.sendall(data[:32])
+            time.sleep(0.001)
+            conn.sendall(data[32:])
+
+
 def _sink(conn: socket.socket) -> None:
     with conn:
         total = 0
@@ -112,11 +126,13 @@ def main() -> None:
     args = parser.parse_args()
 
     echo_listener, echo_port = _serve(_echo)
+    split_listener, split_port = _serve(_split_reply)
     sink_listener, sink_port = _serve(_sink)
     try:
         with server_url(args.subprocess) as url, httpx.Client(base_url=url) as http:
             ports = {}
-            for name, upstream in (("echo", echo_port), ("sink", sink_port)):
+            upstreams = (("echo", echo_port), ("split", split_port), ("sink", sink_port))
+            for name, upstream in upstreams:
                 resp = http.post(
                     "/proxies",
                     json={
@@ -128,10 +144,14 @@ def main() -> None:
                 ports[name] = int(resp.json()["listen"].rsplit(":", 1)[1])
             direct = round_trips_us(echo_port, args.iterations)
             proxied = round_trips_us(ports["echo"], args.iterations)
+            split_n = max(args.iterations // 20, 50)
+            split_direct = round_trips_us(split_port, split_n)
+            split_proxied = round_trips_us(ports["split"], split_n)
             tput_direct = throughput_mb_s(sink_port, args.mb)
             tput_proxied = throughput_mb_s(ports["sink"], args.mb)
     finally:
         echo_listener.close()
+        split_listener.close()
         sink_listener.close()
 
     mode = "subprocess" if args.subprocess else "in-process (client and server share the GIL)"
@@ -141,6 +161,8 @@ def main() -> None:
     for label, q in (("p50 RTT (us)", 50), ("p99 RTT (us)", 99)):
         d, p = percentile(direct, q), percentile(proxied, q)
         print(f"{label:<22}{d:>12.1f}{p:>12.1f}{p / d:>9.2f}{p - d:>12.1f}")
+    d, p = percentile(split_direct, 50), percentile(split_proxied, 50)
+    print(f"{'p50 split reply (us)':<22}{d:>12.1f}{p:>12.1f}{p / d:>9.2f}{p - d:>12.1f}")
     print(
         f"{'throughput (MB/s)':<22}{tput_direct:>12.1f}{tput_proxied:>12.1f}"
         f"{tput_proxied / tput_direct:>9.2f}{'':>12}"
