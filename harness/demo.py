@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from helpdesk.config import Mechanism
+from helpdesk.config import FrontSettings, Mechanism
 from helpdesk.launcher import SystemConfig, start_system
 from toxiserver import start_subprocess
 
@@ -25,10 +25,19 @@ class ReferenceEnvironment:
 
 @contextmanager
 def reference_environment(
-    state_dir: Path, *, disabled: frozenset[Mechanism] = frozenset(), seed: int | None = None
+    state_dir: Path,
+    *,
+    disabled: frozenset[Mechanism] = frozenset(),
+    seed: int | None = None,
+    settings: FrontSettings | None = None,
 ) -> Iterator[ReferenceEnvironment]:
     """A running reference system whose dependencies sit behind a fresh embedded Toxiproxy."""
     with start_subprocess(port=0, seed=seed) as toxiproxy:
-        config = SystemConfig(state_dir=state_dir, toxiproxy_url=toxiproxy.url, disabled=disabled)
+        config = SystemConfig(
+            state_dir=state_dir,
+            toxiproxy_url=toxiproxy.url,
+            disabled=disabled,
+            settings=settings or FrontSettings(),
+        )
         with start_system(config) as system:
             yield ReferenceEnvironment(system.front_url, toxiproxy.url, system.events_path)

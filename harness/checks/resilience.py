@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import ClassVar, Literal
 
 from pydantic import Field
 
 from harness.checks.base import Bound, CheckBase, CheckContext, CheckError, fmt
 from harness.checks.timing import failover_s, recovery_s, window_buckets
-from harness.results.model import CheckResult, FaultWindowRecord
+from harness.results.model import CheckResult, FaultWindowRecord, ResilienceTiming
 
 
 class _TimingCheck(CheckBase):
@@ -80,10 +81,15 @@ class _TimingCheck(CheckBase):
 
 
 class FailoverTimeCheck(_TimingCheck):
-    """Fault applied -> success ratio (over ``window_s``) back ≥ ``min_success_ratio`` for good."""
+    """Fault applied -> success ratio (over ``window_s``) back ≥ ``min_success_ratio`` for good.
+
+    With ``max_latency_ms``, a success slower than that does not count (a black-holed
+    dependency answers eventually, via the fallback, but only after the front's timeout).
+    """
 
     type: Literal["failover_time"] = "failover_time"
     min_success_ratio: float = Field(default=0.95, gt=0, le=1)
+    max_latency_ms: float | None = Field(default=None, gt=0)
 
     def describe(self) -> str:
         return f"failover ≤ {self.max_s:g} s"
@@ -98,10 +104,12 @@ class FailoverTimeCheck(_TimingCheck):
             min_success_ratio=self.min_success_ratio,
             endpoints=self.endpoints,
             hold_s=self.hold_s,
+            max_latency_ms=self.max_latency_ms,
         )
+        fast = f" (≤ {self.max_latency_ms:g} ms)" if self.max_latency_ms is not None else ""
         what = (
             f"time from fault '{fault.fault}' applied at {fault.applied_s:g} s until the "
-            f"success ratio held ≥ {self.min_success_ratio:g} over {self.window_s:g} s windows"
+            f"success{fast} ratio held ≥ {self.min_success_ratio:g} over {self.window_s:g} s windows"
             + (f" before {until_s:g} s" if value is None else "")
         )
         return value, what
@@ -109,11 +117,13 @@ class FailoverTimeCheck(_TimingCheck):
 
 class RecoveryTimeCheck(_TimingCheck):
     """Fault reverted -> p95 within ``latency_tolerance`` x baseline and errors ≤ baseline +
-    ``error_tolerance``, for good."""
+    ``error_tolerance``, for good; with ``fallback_tolerance`` also fallbacks ≤ baseline + it
+    (served normally again, not in fallback mode)."""
 
     type: Literal["recovery_time"] = "recovery_time"
     latency_tolerance: float = Field(default=1.5, ge=1)
     error_tolerance: float = Field(default=0.01, ge=0, le=1)
+    fallback_tolerance: float | None = Field(default=None, ge=0, le=1)
     baseline_phase: str | None = None  # default: the drill's baseline phase
 
     def describe(self) -> str:
@@ -140,13 +150,51 @@ class RecoveryTimeCheck(_TimingCheck):
             error_tolerance=self.error_tolerance,
             endpoints=self.endpoints,
             hold_s=self.hold_s,
+            fallback_tolerance=self.fallback_tolerance,
+        )
+        fallback = (
+            f" and fallback ratio ≤ {baseline.fallback_ratio + self.fallback_tolerance:.4g}"
+            if self.fallback_tolerance is not None
+            else ""
         )
         what = (
             f"time from fault '{fault.fault}' reverted at {fault.reverted_s:g} s until p95 "
             f"≤ {baseline.p95_ms * self.latency_tolerance:g} ms and error ratio ≤ "
-            f"{baseline.error_ratio + self.error_tolerance:.4g} (baseline '{name}') held"
+            f"{baseline.error_ratio + self.error_tolerance:.4g}{fallback} (baseline '{name}') held"
         )
         return value, what
+
+
+def report_timings(ctx: CheckContext, specs: Iterable[object]) -> list[ResilienceTiming]:
+    """The report's timings: ``ctx.timings``, but measured like the drill's own checks.
+
+    For each applied fault, the first ``failover_time`` (and ``recovery_time``) check
+    of ``specs`` that times that fault supplies the failover (recovery) figure, with
+    its window, hold, endpoints and criteria; a fault no such check times keeps the
+    ``ctx.timing_params`` figure. A check that cannot be judged gives None.
+    """
+    chosen: dict[tuple[str, str, float], dict[str, _TimingCheck]] = {}
+    for spec in specs:
+        if not isinstance(spec, FailoverTimeCheck | RecoveryTimeCheck):
+            continue
+        try:
+            fault = spec.pick_fault(ctx)
+        except CheckError:
+            continue
+        key = (fault.script, fault.fault, fault.planned_start_s)
+        chosen.setdefault(key, {}).setdefault(spec.type, spec)
+    applied = [f for f in ctx.faults if f.applied_s is not None]
+    out = []
+    for fault, timing in zip(applied, ctx.timings, strict=True):
+        update: dict[str, float | None] = {}
+        for spec in chosen.get((fault.script, fault.fault, fault.planned_start_s), {}).values():
+            field = "failover_s" if isinstance(spec, FailoverTimeCheck) else "recovery_s"
+            try:
+                update[field] = spec.time_it(ctx, fault)[0]
+            except CheckError:
+                update[field] = None
+        out.append(timing.model_copy(update=update) if update else timing)
+    return out
 
 
 class LostWritesCheck(CheckBase):

@@ -11,10 +11,19 @@ window is interpolated with a step model: that window is a mix of the "bad"
 level (the worst earlier window since the start instant; 1.0 when there is
 none) and the "good" level (the first passing window), so
 ``t = window start + window_s * (f_last - f_good) / (f_bad - f_good)`` where
-``f`` is the share of bad requests (failed for failover; errors, and requests
-slower than the latency limit, for recovery). For a sharp transition under
-steady load this is exact up to arrival noise; it is never off by more than
-one window. Use a fine ``bucket_s`` (0.1 or 0.25 s) and ``window_s`` of one or
+``f`` is the share of bad requests of each criterion that failed in that last
+window (failover: failed, or slower than ``max_latency_ms``; recovery: errors,
+requests slower than the latency limit, fallbacks); the latest instant wins.
+Criteria that passed in that window are left out, so their noise cannot move
+the instant. For a sharp transition under steady load (the open model) this
+is exact up to arrival noise; it is never off by more than one window.
+
+Optional criteria (both off by default, which keeps the plain behaviour):
+``max_latency_ms`` for failover (a success slower than this counts as failed:
+customers wait on a black-holed primary until the front's timeout) and
+``fallback_tolerance`` for recovery (the fallback ratio must also be back
+within the baseline's + tolerance: served normally again, not by the
+replica/fallback). Use a fine ``bucket_s`` (0.1 or 0.25 s) and ``window_s`` of one or
 a few buckets when times must agree with the target's own log within 0.25 s.
 """
 
@@ -22,13 +31,23 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from harness.metrics.histogram import Latency
 from harness.metrics.store import NON_SHED, SUCCESS, MetricStore, sliding_windows
 from harness.results.model import FaultWindowRecord, Outcome, ResilienceTiming
 
-# A window's judgement: None (no data), or (passed, {criterion: bad fraction}).
-Judgement = tuple[bool, dict[str, float]] | None
+
+class Verdict(NamedTuple):
+    """One window: passed?, the bad fraction per criterion, and the criteria that failed."""
+
+    passed: bool
+    bad: dict[str, float]
+    failed: frozenset[str] = frozenset()
+
+
+# A window's judgement: None (no data), or a Verdict.
+Judgement = Verdict | None
 
 
 @dataclass(frozen=True)
@@ -41,14 +60,17 @@ class TimingParams:
     error_tolerance: float = 0.01
     hold_s: float | None = None
     endpoints: frozenset[str] | None = None
+    max_latency_ms: float | None = None  # failover: slower successes count as failed
+    fallback_tolerance: float | None = None  # recovery: fallback ratio ≤ baseline's + this
 
 
 @dataclass(frozen=True)
 class Baseline:
-    """The reference the recovery is judged against: the baseline phase's p95 and error ratio."""
+    """The reference recovery is judged against: the baseline phase's p95, error and fallback ratio."""
 
     p95_ms: float
     error_ratio: float
+    fallback_ratio: float = 0.0
 
 
 def window_buckets(window_s: float, bucket_s: float) -> int | None:
@@ -62,14 +84,18 @@ def window_buckets(window_s: float, bucket_s: float) -> int | None:
 def baseline_of(
     store: MetricStore, start_s: float, end_s: float, endpoints: Collection[str] | None = None
 ) -> Baseline | None:
-    """The p95 (all but shed) and error ratio of a phase, or None when it has no requests."""
+    """The p95 (all but shed), error and fallback ratio of a phase, or None without requests."""
     b0, b1 = store.bucket_range(start_s, end_s)
     counts = store.counts(b0, b1, endpoints)
     total = sum(counts.values())
     p95 = store.latency(b0, b1, endpoints).percentile_ms(95.0)
     if not total or p95 is None:
         return None
-    return Baseline(p95_ms=p95, error_ratio=counts[Outcome.ERROR] / total)
+    return Baseline(
+        p95_ms=p95,
+        error_ratio=counts[Outcome.ERROR] / total,
+        fallback_ratio=counts[Outcome.FALLBACK] / total,
+    )
 
 
 def _settle_time(
@@ -98,10 +124,10 @@ def _settle_time(
 def _first_good(verdicts: Sequence[Judgement], hold_n: int) -> int | None:
     """Index of the first passing window after which no window fails (within ``hold_n``)."""
     for i, verdict in enumerate(verdicts):
-        if verdict is None or not verdict[0]:
+        if verdict is None or not verdict.passed:
             continue
         tail = verdicts[i : i + hold_n]
-        if all(v is None or v[0] for v in tail):
+        if all(v is None or v.passed for v in tail):
             return i
     return None
 
@@ -122,10 +148,13 @@ def _interpolate(
         return spans[first][0] * bucket_s
     t_last = spans[last][0] * bucket_s
     earlier = [v for v in verdicts[:last] if v is not None]
+    failing = verdicts[last]
     instants = []
-    for criterion, f_last in verdicts[last][1].items():
-        f_good = good[1].get(criterion, 0.0)
-        f_bad = max((v[1].get(criterion, 0.0) for v in earlier), default=1.0)
+    for criterion, f_last in failing.bad.items():
+        if failing.failed and criterion not in failing.failed:
+            continue  # passed in the last failing window: not what held recovery back
+        f_good = good.bad.get(criterion, 0.0)
+        f_bad = max((v.bad.get(criterion, 0.0) for v in earlier), default=1.0)
         f_bad = max(f_bad, f_last)
         if f_bad - f_good <= 1e-12:
             continue
@@ -143,19 +172,30 @@ def failover_s(
     min_success_ratio: float = 0.95,
     endpoints: Collection[str] | None = None,
     hold_s: float | None = None,
+    max_latency_ms: float | None = None,
 ) -> float | None:
     """Seconds from ``applied_s`` until the success ratio holds ≥ ``min_success_ratio``.
 
-    Success ratio: (ok + fallback + degraded) / every outcome but shed.
+    Success ratio: (ok + fallback + degraded) / every outcome but shed. With
+    ``max_latency_ms``, a success slower than that (raw latency, HdrHistogram
+    bucket wholly above the limit) does not count as a success.
     """
+    scratch = Latency()
 
     def judge(w0: int, w1: int) -> Judgement:
         counts = store.counts(w0, w1, endpoints, NON_SHED)
         total = sum(counts.values())
         if not total:
             return None
-        success = sum(counts[o] for o in SUCCESS) / total
-        return success >= min_success_ratio, {"failed": 1.0 - success}
+        successes = sum(counts[o] for o in SUCCESS)
+        if max_latency_ms is not None and successes:
+            latency = store.latency(w0, w1, endpoints, SUCCESS, into=scratch)
+            successes -= round((latency.fraction_above_ms(max_latency_ms) or 0.0) * latency.count)
+        success = successes / total
+        passed = success >= min_success_ratio
+        return Verdict(
+            passed, {"failed": 1.0 - success}, frozenset() if passed else frozenset({"failed"})
+        )
 
     return _settle_time(store, applied_s, until_s, window_s, hold_s, judge)
 
@@ -171,14 +211,19 @@ def recovery_s(
     error_tolerance: float = 0.01,
     endpoints: Collection[str] | None = None,
     hold_s: float | None = None,
+    fallback_tolerance: float | None = None,
 ) -> float | None:
     """Seconds from ``reverted_s`` until p95 and error ratio hold at the baseline's level.
 
     A window passes when p95 ≤ ``latency_tolerance`` x baseline p95 and
-    error ratio ≤ baseline error ratio + ``error_tolerance``.
+    error ratio ≤ baseline error ratio + ``error_tolerance`` (and, with
+    ``fallback_tolerance``, fallback ratio ≤ baseline fallback ratio + it).
     """
     limit_ms = baseline.p95_ms * latency_tolerance
     max_error = baseline.error_ratio + error_tolerance
+    max_fallback = (
+        None if fallback_tolerance is None else baseline.fallback_ratio + fallback_tolerance
+    )
     scratch = Latency()
 
     def judge(w0: int, w1: int) -> Judgement:
@@ -189,9 +234,17 @@ def recovery_s(
             return None
         error = counts[Outcome.ERROR] / total
         p95 = latency.percentile_ms(95.0)
-        passed = p95 is not None and p95 <= limit_ms and error <= max_error
-        slow = latency.fraction_above_ms(limit_ms) or 0.0
-        return passed, {"error": error, "slow": slow}
+        bad = {"error": error, "slow": latency.fraction_above_ms(limit_ms) or 0.0}
+        failed = set()
+        if p95 is None or p95 > limit_ms:
+            failed.add("slow")
+        if error > max_error:
+            failed.add("error")
+        if max_fallback is not None:
+            bad["fallback"] = counts[Outcome.FALLBACK] / total
+            if bad["fallback"] > max_fallback:
+                failed.add("fallback")
+        return Verdict(not failed, bad, frozenset(failed))
 
     return _settle_time(store, reverted_s, until_s, window_s, hold_s, judge)
 
@@ -218,6 +271,7 @@ def resilience_timings(
             min_success_ratio=params.min_success_ratio,
             endpoints=params.endpoints,
             hold_s=params.hold_s,
+            max_latency_ms=params.max_latency_ms,
         )
         recovery = None
         if fault.reverted_s is not None and baseline is not None:
@@ -231,6 +285,7 @@ def resilience_timings(
                 error_tolerance=params.error_tolerance,
                 endpoints=params.endpoints,
                 hold_s=params.hold_s,
+                fallback_tolerance=params.fallback_tolerance,
             )
         out.append(
             ResilienceTiming(

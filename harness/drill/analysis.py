@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from harness.checks import CheckContext
+from harness.checks.resilience import report_timings
 from harness.drill.loader import step_level
 from harness.drill.model import Drill, LoadModel
 from harness.metrics.store import MetricStore
@@ -46,7 +47,8 @@ def build_report(run_dir: Path) -> RunReport:
         faults=faults,
         writes=writes,
     )
-    checks = [spec.evaluate(context) for spec in scoped_checks(drill)]
+    specs = scoped_checks(drill)
+    checks = [spec.evaluate(context) for spec in specs]
     peak, capacity_check = _capacity(drill, checks)
     if capacity_check is not None:
         checks.append(capacity_check)
@@ -67,7 +69,7 @@ def build_report(run_dir: Path) -> RunReport:
         checks=checks,
         phases=phase_summaries(store, spans),
         faults=faults,
-        timings=context.timings,
+        timings=report_timings(context, specs),
         writes=writes,
         load=_load_summary(drill, ended, store, duration_s),
         series=time_series(store, drill.duration_s),

@@ -1,0 +1,83 @@
+"""Measured failover and recovery agree with the reference system's own events.jsonl.
+
+A real black-hole drill (drills/orders-primary-blackhole.yaml) against the reference
+system: the harness's failover time (fault applied -> reads fast again) must match
+the helpdesk's breaker-open moment, and its recovery time (fault removed -> reads
+served normally again) the helpdesk's failback moment, each within 0.25 s.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from harness.demo import reference_environment
+from harness.drill.analysis import fault_windows
+from harness.pytest_plugin import run_drill_in_child
+from harness.results.files import RunData
+from helpdesk.config import FrontSettings
+
+pytestmark = pytest.mark.slow
+
+REPO = Path(__file__).resolve().parents[3]
+DRILL = REPO / "drills" / "orders-primary-blackhole.yaml"
+FAULT = "orders-primary-blackhole"
+AGREEMENT_S = 0.25
+SETTINGS = FrontSettings()  # timeout 0.5 s, breaker reset 2 s: the drill is timed for these
+
+
+def _events(path: Path) -> list[dict]:
+    """Every event the helpdesk logged, in file order."""
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+
+
+def _truth(events: list[dict], applied_unix: float, reverted_unix: float) -> tuple[float, float]:
+    """Ground truth (s): first orders breaker open after the fault, first failback after its end."""
+    opened = next(
+        e["ts"]
+        for e in events
+        if e["event"] == "breaker_state"
+        and e["dependency"] == "orders_primary"
+        and e["to"] == "open"
+        and e["ts"] >= applied_unix
+    )
+    failback = next(
+        e["ts"] for e in events if e["event"] == "failback" and e["ts"] >= reverted_unix
+    )
+    return opened - applied_unix, failback - reverted_unix
+
+
+@pytest.mark.timeout(90)
+def test_blackhole_failover_and_recovery_match_events_log(tmp_path: Path) -> None:
+    """Failover and recovery measured by the drill are within 0.25 s of the helpdesk's log."""
+    with reference_environment(tmp_path / "helpdesk", settings=SETTINGS) as env:
+        outcome = run_drill_in_child(
+            DRILL,
+            reports_dir=tmp_path / "reports",
+            target_url=env.target_url,
+            toxiproxy_url=env.toxiproxy_url,
+        )
+        events = _events(env.events_path)
+    data = RunData(outcome.run_dir)
+    (fault,) = [f for f in fault_windows(data.events) if f.fault == FAULT]
+    assert fault.applied_s is not None and fault.reverted_s is not None
+    t0 = data.meta.started_at_unix_s
+    true_failover, true_recovery = _truth(events, t0 + fault.applied_s, t0 + fault.reverted_s)
+    checks = {c.type: c for c in outcome.report.checks}
+    failover, recovery = checks["failover_time"].measured, checks["recovery_time"].measured
+    (timing,) = [t for t in outcome.report.timings if t.fault == FAULT]
+    summary = (
+        f"failover measured {failover} vs log {true_failover:.3f}; "
+        f"recovery measured {recovery} vs log {true_recovery:.3f}"
+    )
+    print(summary)
+    assert failover is not None and recovery is not None, summary
+    assert abs(failover - true_failover) <= AGREEMENT_S, summary
+    assert abs(recovery - true_recovery) <= AGREEMENT_S, summary
+    # the report's timings use the same criteria as the drill's checks
+    assert (timing.failover_s, timing.recovery_s) == (failover, recovery)
+    # not the trivial case: a black hole takes at least the front's timeout to fail over
+    assert true_failover >= SETTINGS.timeout_s
+    assert true_recovery > 0.2
