@@ -146,6 +146,8 @@ class DrillRunner:
     def _execute(self, adapter: ToxiproxyAdapter, toxiproxy_url: str, files: RunFiles) -> None:
         drill = self.drill
         t0_unix = time.time()
+        # Journal t_s (monotonic) and request t_s (wall clock - t0_unix) share this instant.
+        self._t0_mono = time.monotonic()
         files.write_meta(
             RunMeta(
                 run_id=self.run_id,
@@ -188,7 +190,6 @@ class DrillRunner:
         injector = FaultInjector(
             adapter, self.run_id, ledger_dir=ledger_dir(), on_event=lambda event: None
         )
-        self._t0_mono = time.monotonic()
         self._event(EventKind.RUN_STARTED, f"drill {drill.name} started against {drill.target.url}")
         watchers = [gevent.spawn(self._watch_target)]
         try:
