@@ -1,8 +1,14 @@
 """The terminal side of a run: a live view while a drill runs, and the verdict afterwards.
 
-On a terminal, a rich live panel redraws a few times a second; elsewhere (CI
-logs) a plain line is printed every few seconds. Both show phase and time left,
-requests a second, p95, error ratio, users, active faults and abort conditions.
+On a terminal, a rich live panel redraws four times a second; elsewhere (CI
+logs, the pytest plugin's child processes) plain lines are printed: one when the
+phase or the set of active faults changes, else one every ``PLAIN_EVERY_S``.
+Both show phase and time left, requests a second, p95, error ratio, users,
+active faults and abort conditions (plain mode prints those once, and again if
+they change). The figures come from :class:`~harness.drill.live.LiveStatus`
+(the last whole second of load), so this module never touches Locust.
+
+``plain_line`` and ``status_panel`` are pure functions of a status, for tests.
 """
 
 from __future__ import annotations
@@ -12,12 +18,16 @@ from typing import TextIO
 
 from rich.console import Console
 from rich.live import Live
+from rich.markup import escape
+from rich.panel import Panel
+from rich.progress_bar import ProgressBar
 from rich.table import Table
 
 from harness.drill.live import LiveStatus
 from harness.results.model import RunReport, Verdict
 
 PLAIN_EVERY_S = 2.0
+PLAIN_WIDTH = 200  # non-terminal output: wide enough that CI logs never wrap a line
 _VERDICT_STYLE = {
     Verdict.PASS: "bold green",
     Verdict.FAIL: "bold red",
@@ -30,20 +40,64 @@ def _fmt(value: float | None, pattern: str) -> str:
     return "-" if value is None else pattern.format(value)
 
 
+def plain_line(status: LiveStatus) -> str:
+    """One log line: ``[ 4.1/18 s] phase outage (8 s left) users 12 rps 11 p95 118 ms ...``."""
+    faults = ", ".join(status.active_faults) or "none"
+    return (
+        f"[{status.t_s:6.1f}/{status.duration_s:.0f} s] phase {status.phase} "
+        f"({status.phase_left_s:.0f} s left) users {status.users} "
+        f"rps {status.rps:.0f} p95 {_fmt(status.p95_ms, '{:.0f} ms')} "
+        f"errors {_fmt(status.error_ratio, '{:.1%}')} faults: {faults}"
+    )
+
+
+def abort_line(status: LiveStatus) -> str:
+    """``abort when: error_ratio > 0.5 for 5 s`` (or ``never``)."""
+    return "abort when: " + ("; ".join(status.abort_conditions) or "never (no abort conditions)")
+
+
+def status_panel(status: LiveStatus) -> Panel:
+    """The rich live panel: progress over the drill, then one row per figure."""
+    table = Table(show_header=False, box=None, pad_edge=False)
+    table.add_column(style="bold", no_wrap=True)
+    table.add_column()
+    progress = ProgressBar(total=max(status.duration_s, 1e-9), completed=status.t_s, width=30)
+    table.add_row("progress", progress)
+    table.add_row("phase", f"{escape(status.phase)} ({status.phase_left_s:.0f} s left)")
+    table.add_row("users", str(status.users))
+    table.add_row("requests/s", f"{status.rps:.0f}")
+    table.add_row("p95", _fmt(status.p95_ms, "{:.0f} ms"))
+    errors = _fmt(status.error_ratio, "{:.1%}")
+    table.add_row("error ratio", f"[red]{errors}[/]" if status.error_ratio else errors)
+    faults = ", ".join(escape(f) for f in status.active_faults)
+    table.add_row("active faults", f"[bold red]{faults}[/]" if faults else "none")
+    table.add_row("abort when", escape("; ".join(status.abort_conditions)) or "never")
+    return Panel(
+        table,
+        title=f"drill {status.t_s:.1f} / {status.duration_s:.0f} s",
+        title_align="left",
+        expand=False,
+    )
+
+
 class LiveView:
-    """Call with each :class:`LiveStatus`; use as a context manager around the run."""
+    """Call with each :class:`LiveStatus`; use as a context manager around the run.
+
+    ``mode``: ``auto`` (rich on a terminal, plain otherwise), ``rich``, ``plain`` or ``off``.
+    """
 
     def __init__(self, mode: str = "auto", stream: TextIO | None = None) -> None:
         self.stream = stream or sys.stdout
-        self.mode = ("rich" if self.stream.isatty() else "plain") if mode == "auto" else mode
+        self.mode = ("rich" if _is_terminal(self.stream) else "plain") if mode == "auto" else mode
         self._live: Live | None = None
         self._last_plain_s = -PLAIN_EVERY_S
+        self._last_key: tuple[str, tuple[str, ...]] | None = None
+        self._last_abort: tuple[str, ...] | None = None
 
     def __enter__(self) -> LiveView:
         if self.mode == "rich":
-            self._live = Live(
-                console=Console(file=self.stream), refresh_per_second=4, transient=True
-            )
+            console = Console(file=self.stream, force_terminal=True)
+            self._live = Live(console=console, refresh_per_second=4, transient=True)
             self._live.__enter__()
         return self
 
@@ -56,43 +110,39 @@ class LiveView:
         if self.mode == "off":
             return
         if self._live is not None:
-            self._live.update(self._table(status))
+            self._live.update(status_panel(status))
             return
-        if status.t_s - self._last_plain_s >= PLAIN_EVERY_S:
-            self._last_plain_s = status.t_s
-            faults = ", ".join(status.active_faults) or "none"
-            print(
-                f"[{status.t_s:6.1f}/{status.duration_s:.0f} s] phase {status.phase} "
-                f"({status.phase_left_s:.0f} s left) users {status.users} "
-                f"rps {status.rps:.0f} p95 {_fmt(status.p95_ms, '{:.0f} ms')} "
-                f"errors {_fmt(status.error_ratio, '{:.1%}')} faults: {faults}",
-                file=self.stream,
-                flush=True,
-            )
+        self._plain(status)
 
-    @staticmethod
-    def _table(status: LiveStatus) -> Table:
-        table = Table(
-            title=f"drill {status.t_s:.1f} / {status.duration_s:.0f} s", show_header=False
-        )
-        table.add_column(style="bold")
-        table.add_column()
-        table.add_row("phase", f"{status.phase} ({status.phase_left_s:.0f} s left)")
-        table.add_row("users", str(status.users))
-        table.add_row("requests/s", f"{status.rps:.0f}")
-        table.add_row("p95", _fmt(status.p95_ms, "{:.0f} ms"))
-        table.add_row("error ratio", _fmt(status.error_ratio, "{:.1%}"))
-        table.add_row("active faults", ", ".join(status.active_faults) or "none")
-        table.add_row("abort when", "; ".join(status.abort_conditions) or "never")
-        return table
+    def _plain(self, status: LiveStatus) -> None:
+        abort = tuple(status.abort_conditions)
+        if abort != self._last_abort:
+            self._last_abort = abort
+            self._print(abort_line(status))
+        key = (status.phase, tuple(status.active_faults))
+        if key != self._last_key or status.t_s - self._last_plain_s >= PLAIN_EVERY_S:
+            self._last_key = key
+            self._last_plain_s = status.t_s
+            self._print(plain_line(status))
+
+    def _print(self, line: str) -> None:
+        print(line, file=self.stream, flush=True)
+
+
+def _is_terminal(stream: TextIO) -> bool:
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())
 
 
 def print_verdict(report: RunReport, run_dir: str, stream: TextIO | None = None) -> None:
     """The verdict, every check with threshold and measured value, and where the report is."""
-    console = Console(file=stream or sys.stdout, highlight=False)
+    out = stream or sys.stdout
+    width = None if _is_terminal(out) else PLAIN_WIDTH
+    console = Console(file=out, highlight=False, width=width)
     style = _VERDICT_STYLE[report.verdict]
     console.print(
-        f"[{style}]{report.verdict.value.upper()}[/]  {report.drill}: {report.verdict_reason}"
+        f"[{style}]{report.verdict.value.upper()}[/]  {escape(report.drill)}: "
+        f"{escape(report.verdict_reason)}"
     )
     table = Table(show_edge=False)
     for column in ("check", "phase", "threshold", "measured", "result"):
@@ -100,8 +150,8 @@ def print_verdict(report: RunReport, run_dir: str, stream: TextIO | None = None)
     for check in report.checks:
         measured = "no data" if check.measured is None else f"{check.measured:.4g} {check.unit}"
         table.add_row(
-            check.name,
-            check.phase or "drill",
+            escape(check.name),
+            escape(check.phase or "drill"),
             f"{check.comparator} {check.threshold:g} {check.unit}",
             measured,
             "[green]pass[/]" if check.passed else "[red]FAIL[/]",
@@ -109,7 +159,7 @@ def print_verdict(report: RunReport, run_dir: str, stream: TextIO | None = None)
     console.print(table)
     for timing in report.timings:
         console.print(
-            f"fault {timing.fault}: failover {_fmt(timing.failover_s, '{:.2f} s')}, "
+            f"fault {escape(timing.fault)}: failover {_fmt(timing.failover_s, '{:.2f} s')}, "
             f"recovery {_fmt(timing.recovery_s, '{:.2f} s')}"
         )
     if report.writes is not None:
@@ -117,4 +167,4 @@ def print_verdict(report: RunReport, run_dir: str, stream: TextIO | None = None)
             f"acknowledged writes: {report.writes.acknowledged}, verified {report.writes.verified}, "
             f"lost {len(report.writes.lost)}"
         )
-    console.print(f"report: {run_dir}/report.html")
+    console.print(f"report: {escape(run_dir)}/report.html", soft_wrap=True)

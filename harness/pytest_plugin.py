@@ -1,63 +1,130 @@
 """pytest plugin (entry point ``harness``): resilience checks as tests.
 
-Two ways to use it:
+Two ways to use it (docs/ci.md has the whole story):
 
-* **Drill files as tests.** ``pytest drills/orders-primary-outage.yaml`` (or any
-  ``*.yaml`` under a path listed in the ``harness_drills`` ini option) collects
-  one test per SLA check of the drill: the drill runs once, in a child process
-  (Locust's gevent patching stays out of the pytest process), and each check
-  passes or fails with its measured value and threshold in the message.
-  With ``--harness-reference``, the plugin starts the reference system behind
-  an embedded Toxiproxy for the session and points drills at it.
-* **Fixtures.** ``reference_environment`` (session scope) yields a running
-  reference system wired through an embedded Toxiproxy and stops every process
-  afterwards; ``run_drill`` runs a drill file or a :class:`~harness.drill.model.Drill`
-  built in Python and returns a :class:`DrillOutcome`.
+* **Drill files as tests.** ``pytest drills/orders-primary-outage.yaml`` (a
+  ``*.yaml`` file given on the command line, or any ``*.yaml`` under a folder
+  listed in the ``harness_drills`` ini option) collects one test per SLA check of
+  the drill plus a ``verdict`` test. The drill runs once, in a child process
+  (``python -m harness run``: Locust's gevent patching stays out of the pytest
+  process), and each check passes or fails with measured value, threshold and
+  report path in the message.
+* **Fixtures.** ``reference_environment`` (session) is the reference system
+  behind an embedded Toxiproxy, stopped at the end of the session (also after a
+  failure or Ctrl-C); ``run_drill`` runs a drill file or a
+  :class:`~harness.drill.model.Drill` built in Python and returns a
+  :class:`DrillOutcome` (``outcome.assert_passed()``, ``outcome.check(name)``).
+
+Where drills send traffic: ``--harness-reference`` starts the reference system
+for the session; ``--harness-target-url``/``--harness-toxiproxy-url`` point at a
+system that is already running; without either, each drill file's own
+``target``/``toxiproxy`` are used. Every test that runs a drill carries the
+``harness`` marker (``-m "not harness"`` skips them).
+
+Importing this module stays cheap (it is loaded by every pytest run of a project
+that installs the harness): the drill model, pydantic reports and the reference
+system are imported only when a drill is collected or run.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import sys
+import uuid
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from harness.results.model import CheckResult, RunReport, Verdict
+if TYPE_CHECKING:
+    from harness.demo import ReferenceEnvironment
+    from harness.drill.model import Drill
+    from harness.results.model import CheckResult, RunReport
 
-CHILD_TIMEOUT_MARGIN_S = 120.0
+__all__ = ["DrillFailed", "DrillOutcome", "DrillRunError", "run_drill_in_child"]
+
+CHILD_TIMEOUT_MARGIN_S = 120.0  # on top of the drill's duration: start-up, read-back, analysis
+STOP_GRACE_S = 20.0  # after SIGTERM, time for the child to revert its faults before SIGKILL
+LOG_TAIL_LINES = 30
+
+
+class DrillRunError(Exception):
+    """A drill produced no report: invalid input (exit 2), unreachable infrastructure, a timeout."""
+
+
+class DrillFailed(AssertionError):
+    """Raised by :meth:`DrillOutcome.assert_passed`: the message explains every failed check."""
 
 
 @dataclass(frozen=True)
 class DrillOutcome:
-    """What a drill run from a test produced."""
+    """What one drill run from a test produced: the report, where it is, how the child exited."""
 
     report: RunReport
     run_dir: Path
     exit_code: int
+    log_path: Path | None = None
+
+    @property
+    def passed(self) -> bool:
+        return self.report.verdict.value == "pass"
 
     @property
     def failed_checks(self) -> list[CheckResult]:
         return [c for c in self.report.checks if not c.passed]
 
-    def explain(self) -> str:
-        lines = [f"verdict {self.report.verdict.value}: {self.report.verdict_reason}"]
+    @property
+    def report_html(self) -> Path:
+        return self.run_dir / "report.html"
+
+    def check(self, name: str) -> CheckResult:
+        """The check called ``name`` (its given or derived name, as in the report)."""
         for check in self.report.checks:
-            mark = "pass" if check.passed else "FAIL"
-            lines.append(
-                f"  [{mark}] {check.name}: measured {check.measured} {check.unit}, "
-                f"threshold {check.comparator} {check.threshold:g}; {check.detail}"
-            )
-        lines.append(f"  report: {self.run_dir / 'report.html'}")
+            if check.name == name:
+                return check
+        known = ", ".join(repr(c.name) for c in self.report.checks)
+        raise KeyError(f"drill {self.report.drill!r} has no check {name!r} (checks: {known})")
+
+    def explain(self, *, only_failed: bool = False) -> str:
+        """The verdict, then one line per check with measured value and threshold, then the report."""
+        lines = [
+            f"drill {self.report.drill}: {self.report.verdict.value.upper()} - "
+            f"{self.report.verdict_reason}"
+        ]
+        for check in self.report.checks:
+            if only_failed and check.passed:
+                continue
+            lines.append(f"  [{'pass' if check.passed else 'FAIL'}] {describe_check(check)}")
+        lines.append(f"  report: {self.report_html}")
         return "\n".join(lines)
+
+    def assert_passed(self) -> None:
+        """Raise :class:`DrillFailed` naming every failed check unless the verdict is pass."""
+        if not self.passed:
+            raise DrillFailed(self.explain(only_failed=True))
+
+
+def describe_check(check: CheckResult) -> str:
+    """``name: measured X unit, required <= Y unit - detail``."""
+    unit = f" {check.unit}" if check.unit else ""
+    measured = "no data" if check.measured is None else f"{check.measured:.4g}{unit}"
+    text = (
+        f"{check.name}: measured {measured}, required {check.comparator} {check.threshold:g}{unit}"
+    )
+    return f"{text} - {check.detail}" if check.detail else text
+
+
+# -- running a drill in a child process -----------------------------------------------
 
 
 def run_drill_in_child(
-    drill: Any,
+    drill: Drill | str | Path,
     *,
     reports_dir: Path,
     target_url: str | None = None,
@@ -65,20 +132,17 @@ def run_drill_in_child(
     run_id: str | None = None,
     timeout_s: float | None = None,
 ) -> DrillOutcome:
-    """Run a drill file (path) or a Drill object with ``harness run`` in a child process."""
-    from harness.drill.model import Drill
+    """Run a drill file (path) or a Drill object with ``python -m harness run`` in a child process.
 
+    The child's output (the plain live view and the verdict) goes to
+    ``<reports_dir>/<run_id>.log``. On timeout, Ctrl-C or any error the child gets
+    SIGTERM (it reverts its faults) and, after a grace period, its whole process
+    group gets SIGKILL. Raises :class:`DrillRunError` when no report was written.
+    """
+    reports_dir = Path(reports_dir)
     reports_dir.mkdir(parents=True, exist_ok=True)
-    if isinstance(drill, Drill):
-        path = reports_dir / f"{drill.name}.drill.json"
-        path.write_text(json.dumps(drill.model_dump(mode="json", by_alias=True)), encoding="utf-8")
-        duration_s = drill.duration_s
-    else:
-        path = Path(drill)
-        duration_s = None
-    import uuid
-
-    run_id = run_id or f"pytest-{path.stem.split('.')[0]}-{uuid.uuid4().hex[:6]}"
+    path, duration_s = _drill_file(drill, reports_dir)
+    run_id = run_id or f"pytest-{path.name.split('.')[0]}-{uuid.uuid4().hex[:6]}"
     command = [
         sys.executable,
         "-m",
@@ -96,33 +160,111 @@ def run_drill_in_child(
         command += ["--target-url", target_url]
     if toxiproxy_url:
         command += ["--toxiproxy-url", toxiproxy_url]
-    limit = timeout_s or ((duration_s or 300.0) + CHILD_TIMEOUT_MARGIN_S)
-    completed = subprocess.run(command, capture_output=True, text=True, timeout=limit, check=False)
+    limit_s = timeout_s or ((duration_s or 300.0) + CHILD_TIMEOUT_MARGIN_S)
+    log_path = reports_dir / f"{run_id}.log"
+    exit_code = _run_child(command, log_path, limit_s)
     run_dir = reports_dir / run_id
     report_path = run_dir / "report.json"
     if not report_path.is_file():
-        raise RuntimeError(
-            f"harness run exited {completed.returncode} without a report for {path}:\n"
-            f"{completed.stderr.strip() or completed.stdout.strip()}"
+        raise DrillRunError(
+            f"harness run {path} exited {exit_code} without writing a report "
+            f"(2: invalid input, 3: infrastructure error); output ({log_path}):\n{_tail(log_path)}"
         )
+    from harness.results.model import RunReport
+
     report = RunReport.model_validate_json(report_path.read_text(encoding="utf-8"))
-    return DrillOutcome(report=report, run_dir=run_dir, exit_code=completed.returncode)
+    return DrillOutcome(report=report, run_dir=run_dir, exit_code=exit_code, log_path=log_path)
 
 
-# -- options and fixtures ------------------------------------------------------------
+def _drill_file(drill: Any, reports_dir: Path) -> tuple[Path, float | None]:
+    """A path ``harness run`` can read: the file itself, or a Drill object written as JSON."""
+    if isinstance(drill, (str, Path)):
+        return Path(drill), None
+    from harness.drill.model import Drill
+
+    if not isinstance(drill, Drill):
+        raise TypeError(f"run_drill takes a drill file path or a Drill, not {type(drill).__name__}")
+    path = reports_dir / f"{drill.name}-{uuid.uuid4().hex[:6]}.drill.json"
+    path.write_text(json.dumps(drill.model_dump(mode="json", by_alias=True)), encoding="utf-8")
+    return path, drill.duration_s
+
+
+def _run_child(command: list[str], log_path: Path, limit_s: float) -> int:
+    """Run ``command`` in its own process group, output to ``log_path``; always leave nothing behind."""
+    with log_path.open("w", encoding="utf-8") as log:
+        proc = subprocess.Popen(
+            command,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        try:
+            return proc.wait(timeout=limit_s)
+        except subprocess.TimeoutExpired:
+            _stop_child(proc)
+            raise DrillRunError(
+                f"harness run did not finish within {limit_s:g} s and was stopped; "
+                f"output ({log_path}):\n{_tail(log_path)}"
+            ) from None
+        except BaseException:
+            _stop_child(proc)  # Ctrl-C, pytest-timeout: the drill reverts its faults on SIGTERM
+            raise
+        finally:
+            _kill_group(proc.pid)  # helpers the child left behind (Locust workers, a Toxiproxy)
+
+
+def _stop_child(proc: subprocess.Popen[Any]) -> None:
+    """SIGTERM (the drill stops politely and reverts faults), SIGKILL after the grace period."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=STOP_GRACE_S)
+        except subprocess.TimeoutExpired:
+            _kill_group(proc.pid)
+    proc.wait(timeout=10)
+
+
+def _kill_group(pgid: int) -> None:
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _tail(path: Path) -> str:
+    try:
+        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return "(no output)"
+    return "\n".join(lines[-LOG_TAIL_LINES:]) or "(no output)"
+
+
+# -- options, marker, session state ----------------------------------------------------------
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    group = parser.getgroup("harness", "resilience drills")
+    group = parser.getgroup("harness", "resilience drills (cs-harness)")
     group.addoption(
         "--harness-reference",
         action="store_true",
-        help="run collected drill files against the reference system (started for the session)",
+        help="start the reference system behind an embedded Toxiproxy for the session and run "
+        "drills against it",
+    )
+    group.addoption(
+        "--harness-target-url",
+        default=None,
+        help="run drills against this running system (overrides target.url)",
+    )
+    group.addoption(
+        "--harness-toxiproxy-url",
+        default=None,
+        help="inject faults through this Toxiproxy (overrides toxiproxy.url)",
     )
     group.addoption(
         "--harness-reports-dir",
         default=None,
-        help="where drill runs write their reports (default: a pytest temp dir)",
+        help="where drill runs write their run directories (default: a pytest temp dir)",
     )
     parser.addini(
         "harness_drills",
@@ -132,50 +274,175 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
-@pytest.fixture(scope="session")
-def harness_reports_dir(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Path:
-    """Where drills run from tests write their reports."""
-    configured = request.config.getoption("--harness-reports-dir")
-    return Path(configured) if configured else tmp_path_factory.mktemp("harness-reports")
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "harness: runs a resilience drill in a child process (deselect: -m 'not harness')",
+    )
+    reference = config.getoption("--harness-reference", default=False)
+    if reference and config.getoption("--harness-target-url", default=None):
+        raise pytest.UsageError(
+            "--harness-reference starts its own target; drop it or --harness-target-url"
+        )
+    config.stash[_STATE_KEY] = _Session(config)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "run_drill" in getattr(item, "fixturenames", ()):
+            item.add_marker("harness")
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    outcomes = config.stash[_STATE_KEY].outcomes if _STATE_KEY in config.stash else []
+    if not outcomes:
+        return
+    terminalreporter.section("harness drills")
+    for outcome in outcomes:
+        checks = outcome.report.checks
+        passed = sum(c.passed for c in checks)
+        terminalreporter.write_line(
+            f"{outcome.report.verdict.value.upper():<12} {outcome.report.drill}: "
+            f"{passed}/{len(checks)} checks passed  report: {outcome.report_html}"
+        )
+
+
+class _Session:
+    """Per pytest session: the reports folder, the shared reference system, drills run so far."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self.outcomes: list[DrillOutcome] = []
+        self._reports_dir: Path | None = None
+        self._reference: ReferenceEnvironment | None = None
+        self._stack = ExitStack()
+        config.add_cleanup(self._stack.close)  # runs at unconfigure: after failures and Ctrl-C too
+
+    @property
+    def reports_dir(self) -> Path:
+        if self._reports_dir is None:
+            configured = self.config.getoption("--harness-reports-dir")
+            if configured:
+                self._reports_dir = Path(configured).resolve()
+                self._reports_dir.mkdir(parents=True, exist_ok=True)
+            else:
+                factory = self.config._tmp_path_factory  # type: ignore[attr-defined]  # noqa: SLF001
+                self._reports_dir = factory.mktemp("harness-reports")
+        return self._reports_dir
+
+    def reference(self) -> ReferenceEnvironment:
+        """The reference system behind an embedded Toxiproxy: started once, stopped at session end."""
+        if self._reference is None:
+            from harness.demo import reference_environment
+
+            state_dir = self.reports_dir / f"reference-{uuid.uuid4().hex[:6]}"
+            self._reference = self._stack.enter_context(reference_environment(state_dir))
+        return self._reference
+
+    def endpoints(self) -> tuple[str | None, str | None]:
+        """(target_url, toxiproxy_url) chosen on the command line, or (None, None)."""
+        if self.config.getoption("--harness-reference"):
+            env = self.reference()
+            return env.target_url, env.toxiproxy_url
+        return (
+            self.config.getoption("--harness-target-url"),
+            self.config.getoption("--harness-toxiproxy-url"),
+        )
+
+    def run(self, drill: Any, **kwargs: Any) -> DrillOutcome:
+        outcome = run_drill_in_child(drill, reports_dir=self.reports_dir, **kwargs)
+        self.outcomes.append(outcome)
+        return outcome
+
+
+_STATE_KEY = pytest.StashKey[_Session]()
+
+
+def _session(config: pytest.Config) -> _Session:
+    return config.stash[_STATE_KEY]
+
+
+# -- fixtures -----------------------------------------------------------------------------
 
 
 @pytest.fixture(scope="session")
-def reference_environment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    """The reference system behind a fresh embedded Toxiproxy, for the whole session."""
-    from harness.demo import reference_environment as start
+def harness_reports_dir(pytestconfig: pytest.Config) -> Path:
+    """The folder drills run from tests write their run directories into."""
+    return _session(pytestconfig).reports_dir
 
-    with start(tmp_path_factory.mktemp("helpdesk")) as env:
-        yield env
+
+@pytest.fixture(scope="session")
+def reference_environment(pytestconfig: pytest.Config) -> ReferenceEnvironment:
+    """The reference system behind a fresh embedded Toxiproxy, shared by the session, always stopped."""
+    return _session(pytestconfig).reference()
 
 
 @pytest.fixture
-def run_drill(harness_reports_dir: Path) -> Callable[..., DrillOutcome]:
-    """Run a drill (file path or Drill object) in a child process and return its outcome."""
+def run_drill(pytestconfig: pytest.Config) -> Callable[..., DrillOutcome]:
+    """``run_drill(drill, *, environment=None, target_url=None, toxiproxy_url=None, run_id=None,
+    timeout_s=None) -> DrillOutcome``: run a drill file or Drill object in a child process.
 
-    def run(drill: Any, **kwargs: Any) -> DrillOutcome:
-        return run_drill_in_child(drill, reports_dir=harness_reports_dir, **kwargs)
+    Where it sends traffic: explicit URLs, else ``environment`` (e.g. the
+    ``reference_environment`` fixture), else the command-line options
+    (``--harness-reference``, ``--harness-target-url``), else the drill's own.
+    """
+    state = _session(pytestconfig)
+
+    def run(
+        drill: Drill | str | Path,
+        *,
+        environment: ReferenceEnvironment | None = None,
+        target_url: str | None = None,
+        toxiproxy_url: str | None = None,
+        run_id: str | None = None,
+        timeout_s: float | None = None,
+    ) -> DrillOutcome:
+        if environment is not None:
+            target_url = target_url or environment.target_url
+            toxiproxy_url = toxiproxy_url or environment.toxiproxy_url
+        if target_url is None and toxiproxy_url is None:
+            target_url, toxiproxy_url = state.endpoints()
+        return state.run(
+            drill,
+            target_url=target_url,
+            toxiproxy_url=toxiproxy_url,
+            run_id=run_id,
+            timeout_s=timeout_s,
+        )
 
     return run
 
 
-# -- drill files as tests -------------------------------------------------------------
+# -- drill files as tests -----------------------------------------------------------------
 
 
 def pytest_collect_file(parent: pytest.Collector, file_path: Path) -> pytest.Collector | None:
     if file_path.suffix not in (".yaml", ".yml"):
         return None
-    config = parent.config
-    roots = [Path(p).resolve() for p in config.getini("harness_drills")]
-    explicit = any(Path(a).resolve() == file_path.resolve() for a in config.args)
-    if not explicit and not any(root in file_path.resolve().parents for root in roots):
+    if not _is_drill_path(parent.config, file_path):
         return None
     return DrillFile.from_parent(parent, path=file_path)
 
 
+_PATHS_KEY = pytest.StashKey[tuple[frozenset[Path], tuple[Path, ...]]]()
+
+
+def _is_drill_path(config: pytest.Config, file_path: Path) -> bool:
+    """A *.yaml given by name on the command line, or one under a ``harness_drills`` folder."""
+    if _PATHS_KEY not in config.stash:
+        base = config.invocation_params.dir
+        explicit = frozenset(
+            (base / arg.split("::")[0]).resolve() for arg in config.args if not arg.startswith("-")
+        )
+        roots = tuple(Path(p).resolve() for p in config.getini("harness_drills"))
+        config.stash[_PATHS_KEY] = (explicit, roots)
+    explicit, roots = config.stash[_PATHS_KEY]
+    resolved = file_path.resolve()
+    return resolved in explicit or any(root in resolved.parents for root in roots)
+
+
 class DrillFile(pytest.File):
-    """A drill file: one test item per SLA check; the drill runs once for all of them."""
+    """A drill file: one test per SLA check and a verdict test; the drill runs once for all."""
 
     def collect(self) -> Iterator[pytest.Item]:
         from harness.drill.analysis import scoped_checks
@@ -185,109 +452,97 @@ class DrillFile(pytest.File):
         try:
             drill = load_drill(self.path)
         except InputError as exc:
-            raise self.CollectError(str(exc)) from None
+            raise self.CollectError(f"{self.path}: not a valid drill file:\n{exc}") from None
+        self.duration_s = drill.duration_s
         self._outcome: DrillOutcome | None = None
-        for index, spec in enumerate(scoped_checks(drill)):
-            yield CheckItem.from_parent(self, name=f"{index:02d} {spec.display_name}", index=index)
+        self._error: DrillRunError | None = None
+        self.check_names = [spec.display_name for spec in scoped_checks(drill)]
+        seen: dict[str, int] = {}
+        for index, name in enumerate(self.check_names):
+            seen[name] = seen.get(name, 0) + 1
+            item_name = name if seen[name] == 1 else f"{name} #{seen[name]}"
+            yield CheckItem.from_parent(self, name=item_name, index=index)
         yield VerdictItem.from_parent(self, name="verdict")
 
-    def outcome(self, request_env: Any | None, reports_dir: Path) -> DrillOutcome:
-        if self._outcome is None:
-            self._outcome = run_drill_in_child(
-                self.path,
-                reports_dir=reports_dir,
-                target_url=request_env.target_url if request_env else None,
-                toxiproxy_url=request_env.toxiproxy_url if request_env else None,
-            )
+    def outcome(self) -> DrillOutcome:
+        """Run the drill on first use; later items (and a failed run) reuse the result."""
+        if self._outcome is None and self._error is None:
+            state = _session(self.config)
+            target_url, toxiproxy_url = state.endpoints()
+            try:
+                self._outcome = state.run(
+                    self.path,
+                    target_url=target_url,
+                    toxiproxy_url=toxiproxy_url,
+                    timeout_s=self.duration_s + CHILD_TIMEOUT_MARGIN_S,
+                )
+            except DrillRunError as exc:
+                self._error = exc
+        if self._error is not None:
+            raise self._error
+        assert self._outcome is not None
         return self._outcome
 
 
 class _DrillItem(pytest.Item):
-    def _outcome(self) -> DrillOutcome:
-        env = (
-            _session_reference(self.config)
-            if self.config.getoption("--harness-reference")
-            else None
-        )
-        return self.parent.outcome(env, _session_reports_dir(self.config))  # type: ignore[attr-defined]
+    parent: DrillFile
 
-    def reportinfo(self) -> tuple[Path, int, str]:
-        return self.path, 0, f"drill {self.path.name}: {self.name}"
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.add_marker("harness")
 
+    def reportinfo(self) -> tuple[Path, int | None, str]:
+        return self.path, None, f"drill {self.path.name}: {self.name}"
 
-_REFERENCE_KEY = pytest.StashKey[Any]()
-_REPORTS_KEY = pytest.StashKey[Path]()
-
-
-def _session_reference(config: pytest.Config) -> Any:
-    """The reference environment for collected drill files: started once, stopped at session end."""
-    if _REFERENCE_KEY not in config.stash:
-        from contextlib import ExitStack
-
-        from harness.demo import reference_environment as start
-
-        stack = ExitStack()
-        config.add_cleanup(stack.close)
-        state_dir = _session_reports_dir(config) / "helpdesk"
-        config.stash[_REFERENCE_KEY] = stack.enter_context(start(state_dir))
-    return config.stash[_REFERENCE_KEY]
-
-
-def _session_reports_dir(config: pytest.Config) -> Path:
-    if _REPORTS_KEY not in config.stash:
-        configured = config.getoption("--harness-reports-dir")
-        factory = config._tmp_path_factory  # type: ignore[attr-defined]  # noqa: SLF001
-        config.stash[_REPORTS_KEY] = Path(configured) if configured else factory.mktemp("drills")
-    return config.stash[_REPORTS_KEY]
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
+        if isinstance(excinfo.value, (DrillFailed, DrillRunError)):
+            return str(excinfo.value)
+        return super().repr_failure(excinfo, style=style)
 
 
 class CheckItem(_DrillItem):
-    """One SLA check of a drill, as a test."""
+    """One SLA check of a drill, as a test: fails with measured value, threshold and report path."""
 
     def __init__(self, *, index: int, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.index = index
 
     def runtest(self) -> None:
-        outcome = self._outcome()
-        check = outcome.report.checks[self.index]
+        outcome = self.parent.outcome()
+        checks = outcome.report.checks
+        expected = self.parent.check_names[self.index]
+        if self.index >= len(checks) or checks[self.index].name != expected:
+            raise DrillFailed(
+                f"check {expected!r} is not in the report of this drill "
+                f"(was the file changed while it ran?); report: {outcome.report_html}"
+            )
+        check = checks[self.index]
+        self.user_properties += [
+            ("measured", check.measured),
+            ("threshold", check.threshold),
+            ("report", str(outcome.report_html)),
+        ]
         if not check.passed:
-            raise CheckFailed(check, outcome)
-
-    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
-        if isinstance(excinfo.value, CheckFailed):
-            return excinfo.value.describe()
-        return super().repr_failure(excinfo)
+            raise DrillFailed(f"{describe_check(check)}\nreport: {outcome.report_html}")
 
 
 class VerdictItem(_DrillItem):
-    """The drill's verdict, as a test: aborted or inconclusive runs fail here."""
+    """The drill's verdict, as a test: fails when aborted or inconclusive, or on a failed check
+    that has no test of its own (a capacity search's sustainable peak)."""
 
     def runtest(self) -> None:
-        outcome = self._outcome()
-        if outcome.report.verdict in (Verdict.ABORTED, Verdict.INCONCLUSIVE):
-            raise CheckFailed(None, outcome)
-
-    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
-        if isinstance(excinfo.value, CheckFailed):
-            return excinfo.value.describe()
-        return super().repr_failure(excinfo)
-
-
-class CheckFailed(AssertionError):
-    def __init__(self, check: CheckResult | None, outcome: DrillOutcome) -> None:
-        super().__init__(check.name if check else outcome.report.verdict.value)
-        self.check = check
-        self.outcome = outcome
-
-    def describe(self) -> str:
-        if self.check is None:
-            return (
-                f"drill {self.outcome.report.verdict.value}: {self.outcome.report.verdict_reason}"
+        outcome = self.parent.outcome()
+        report = outcome.report
+        self.user_properties += [
+            ("verdict", report.verdict.value),
+            ("report", str(outcome.report_html)),
+        ]
+        if report.verdict.value in ("aborted", "inconclusive"):
+            raise DrillFailed(
+                f"drill {report.verdict.value}: {report.verdict_reason}\n"
+                f"report: {outcome.report_html}"
             )
-        c = self.check
-        measured = "no data" if c.measured is None else f"{c.measured:g} {c.unit}"
-        return (
-            f"{c.name}: measured {measured}, required {c.comparator} {c.threshold:g} {c.unit}\n"
-            f"{c.detail}\nreport: {self.outcome.run_dir / 'report.html'}"
-        )
+        extra = [c for c in report.checks[len(self.parent.check_names) :] if not c.passed]
+        if extra:
+            lines = "\n".join(describe_check(c) for c in extra)
+            raise DrillFailed(f"{lines}\nreport: {outcome.report_html}")
