@@ -37,6 +37,7 @@ class DrillPlan:
     faults: list[PlannedFault]
     toxiproxy_url: str  # EMBEDDED or a URL
     user_class_names: list[str] = field(default_factory=list)
+    allow_remote: bool = False  # --allow-remote: non-loopback target/Toxiproxy allowed
 
 
 def search_dirs(drill_file: Path | None, folder: str) -> list[Path]:
@@ -126,4 +127,5 @@ def plan_drill(
         scenario_path=scenario,
         faults=sorted(faults, key=lambda f: f.window.start_s),
         toxiproxy_url=drill.toxiproxy.url,
+        allow_remote=allow_remote,
     )

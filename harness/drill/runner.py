@@ -13,6 +13,21 @@ The order of a run:
 
 SIGKILL cannot be caught: the fault ledger lets the next run (or ``harness
 cleanup``) remove what a killed run left.
+
+What stops a run early, and the verdict it gets:
+
+* SIGINT/SIGTERM (also during the write read-back) and abort conditions:
+  journaled as ``aborted`` (verdict 'aborted', exit 4);
+* Toxiproxy stops answering (watched every second), the target refuses
+  connections for ``UNREACHABLE_GRACE_S`` or is gone at the end, a fault that
+  cannot be applied, or any unexpected error inside the loop: journaled as
+  ``infrastructure_error`` (verdict 'inconclusive', exit 3, never 'pass').
+
+Preflight failures leave nothing behind and no run directory: a Toxiproxy or
+target that does not answer, and a proxy the drill needs that the server lacks
+(the message names the proxy, the server URL and the proxies it has), are
+infrastructure errors (exit 3) - the drill file may be right for another
+Toxiproxy, so it is not judged invalid input.
 """
 
 from __future__ import annotations
@@ -20,6 +35,7 @@ from __future__ import annotations
 import logging
 import signal
 import time
+import traceback
 import uuid
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -33,8 +49,14 @@ from harness.drill.abort import AbortWatch
 from harness.drill.live import LiveStatus, LiveWindow
 from harness.drill.model import EMBEDDED
 from harness.drill.plan import DrillPlan, PlannedFault, ledger_dir
-from harness.drill.target import is_reachable, scrape, verify_writes, wait_healthy
-from harness.errors import ToxiproxyError
+from harness.drill.target import (
+    is_reachable,
+    require_loopback,
+    scrape,
+    verify_writes,
+    wait_healthy,
+)
+from harness.errors import InfrastructureError, ToxiproxyError
 from harness.faults.adapter import ToxiproxyAdapter
 from harness.faults.injector import FaultInjector, remove_leftovers
 from harness.faults.specs import ProxySpec as ToxiproxyProxySpec
@@ -50,6 +72,7 @@ log = logging.getLogger(__name__)
 TICK_S = 0.05
 LATE_GRACE_S = 2.0  # a bucket is flushed this long after it closes; later requests add rows
 UNREACHABLE_GRACE_S = 5.0
+TOXIPROXY_WATCH_S = 1.0  # how often a running drill checks that Toxiproxy still answers
 
 
 @dataclass
@@ -62,6 +85,7 @@ class RunSettings:
     toxiproxy_url: str | None = None
     on_tick: Any = None  # callable(LiveStatus) for the live view
     settle_timeout_s: float = 10.0
+    health_timeout_s: float = 10.0  # preflight: how long the target may take to answer healthy
 
 
 @dataclass
@@ -69,6 +93,7 @@ class _State:
     stop_reason: str | None = None
     aborted_by: str | None = None
     infrastructure_error: str | None = None
+    target_unreachable_since_s: float | None = None
     applied: set[int] = field(default_factory=set)
     reverted: set[int] = field(default_factory=set)
 
@@ -100,23 +125,41 @@ class DrillRunner:
     # -- the run -----------------------------------------------------------------------
 
     def run(self) -> Path:
+        self._check_hosts()
+        user_classes = load_user_classes(self.plan.scenario_path, self.drill.load.user_classes)
         with ExitStack() as stack:
             stack.enter_context(_SignalGuard(self._on_signal))
             url = self._start_toxiproxy(stack)
             adapter = ToxiproxyAdapter(url)
             self._preflight(adapter)
+            self._user_classes = user_classes
             files = RunFiles(self.run_dir)
             stack.callback(files.close)
             self._files = files
             self._execute(adapter, url, files)
         return self.run_dir
 
+    def _check_hosts(self) -> None:
+        """Loopback rules again, for URLs overridden after planning (e.g. ``--toxiproxy-url``)."""
+        rules = {
+            "allow_hosts": self.drill.target.allow_hosts,
+            "allow_remote": self.plan.allow_remote,
+        }
+        require_loopback(self.drill.target.url, what="target", **rules)
+        if self.toxiproxy_url != EMBEDDED:
+            require_loopback(self.toxiproxy_url, what="Toxiproxy", **rules)
+
     def _start_toxiproxy(self, stack: ExitStack) -> str:
         if self.toxiproxy_url != EMBEDDED:
             return self.toxiproxy_url
-        from toxiserver import start_subprocess
+        from toxiserver import ToxiserverError, start_subprocess
 
-        process = start_subprocess(port=0, seed=self.drill.toxiproxy.seed)
+        try:
+            process = start_subprocess(port=0, seed=self.drill.toxiproxy.seed)
+        except (ToxiserverError, OSError) as exc:
+            raise InfrastructureError(
+                f"the embedded Toxiproxy did not start ({exc}); pass --toxiproxy-url of a running one"
+            ) from exc
         stack.callback(process.stop)
         return process.url
 
@@ -141,7 +184,7 @@ class DrillRunner:
             f.window.fault.proxy for f in self.plan.faults
         }
         adapter.require_proxies(sorted(needed))
-        wait_healthy(self.drill.target)
+        wait_healthy(self.drill.target, timeout_s=self.settings.health_timeout_s)
 
     def _execute(self, adapter: ToxiproxyAdapter, toxiproxy_url: str, files: RunFiles) -> None:
         drill = self.drill
@@ -178,10 +221,9 @@ class DrillRunner:
             writes.append(write)
             files.write(write)
 
-        user_classes = load_user_classes(self.plan.scenario_path, drill.load.user_classes)
         engine = LoadEngine(
             drill.load,
-            user_classes,
+            self._user_classes,
             target_url=drill.target.url,
             classifier=RequestClassifier(drill.outcomes, drill.writes, t0_unix),
             on_sample=on_sample,
@@ -191,19 +233,29 @@ class DrillRunner:
             adapter, self.run_id, ledger_dir=ledger_dir(), on_event=lambda event: None
         )
         self._event(EventKind.RUN_STARTED, f"drill {drill.name} started against {drill.target.url}")
-        watchers = [gevent.spawn(self._watch_target)]
+        watchers = [gevent.spawn(self._watch_target), gevent.spawn(self._watch_toxiproxy, adapter)]
         try:
             engine.start()
             self._loop(engine, injector, recorder)
+            self._check_target_at_end()
         except ToxiproxyError as exc:
-            self.state.infrastructure_error = str(exc)
-            self._event(EventKind.INFRASTRUCTURE_ERROR, str(exc))
+            self._infrastructure_error(str(exc))
+        except Exception as exc:  # a bug or a surprise: faults still come off, the run is judged
+            log.debug("the drill loop failed:\n%s", traceback.format_exc())
+            self._infrastructure_error(
+                f"the drill stopped on an unexpected error: {type(exc).__name__}: {exc} "
+                "(run with -v for the traceback)"
+            )
         finally:
             for watcher in watchers:
                 watcher.kill(block=False)
-            engine.stop()
-            self._revert_all(injector)
-            recorder.flush_all()
+            try:
+                self._revert_all(injector)  # faults first: they are what can hurt
+            finally:
+                try:
+                    engine.stop()
+                finally:
+                    recorder.flush_all()
         self._finish(writes, engine)
 
     def _loop(self, engine: LoadEngine, injector: FaultInjector, recorder: Recorder) -> None:
@@ -279,26 +331,48 @@ class DrillRunner:
     def _watch_target(self) -> None:
         """Scrape the target's metrics and notice when it stops accepting connections at all."""
         target = self.drill.target
-        unreachable_since: float | None = None
         while True:
             now = self.now_s()
             if is_reachable(target):
-                unreachable_since = None
-            elif unreachable_since is None:
-                unreachable_since = now
-            elif (
-                now - unreachable_since >= UNREACHABLE_GRACE_S
-                and not self.state.infrastructure_error
-            ):
-                message = (
+                self.state.target_unreachable_since_s = None
+            elif self.state.target_unreachable_since_s is None:
+                self.state.target_unreachable_since_s = now
+            elif now - self.state.target_unreachable_since_s >= UNREACHABLE_GRACE_S:
+                self._infrastructure_error(
                     f"target {target.url} refused connections for {UNREACHABLE_GRACE_S:g} s; "
                     "the drill cannot judge a target that is gone"
                 )
-                self.state.infrastructure_error = message
-                self._event(EventKind.INFRASTRUCTURE_ERROR, message)
             if target.metrics_path:
                 self._scrape_once(target)
-            gevent.sleep(target.scrape_every_s)
+            gevent.sleep(min(target.scrape_every_s, 1.0))
+
+    def _watch_toxiproxy(self, adapter: ToxiproxyAdapter) -> None:
+        """Notice a Toxiproxy that stops answering: faults can then be neither applied nor removed."""
+        probe = ToxiproxyAdapter(adapter.url, timeout_s=2.0, attempts=2)
+        while True:
+            gevent.sleep(TOXIPROXY_WATCH_S)
+            try:
+                probe.version()
+            except ToxiproxyError as exc:
+                self._infrastructure_error(f"Toxiproxy stopped answering during the drill: {exc}")
+                return
+
+    def _check_target_at_end(self) -> None:
+        """A target that went away shortly before the end makes the run inconclusive, not failed."""
+        since = self.state.target_unreachable_since_s
+        if since is None or self.state.infrastructure_error or is_reachable(self.drill.target):
+            return
+        self._infrastructure_error(
+            f"target {self.drill.target.url} stopped accepting connections at {since:.1f} s "
+            "and did not come back before the end; the drill cannot judge a target that is gone"
+        )
+
+    def _infrastructure_error(self, message: str) -> None:
+        """Record the first infrastructure failure; the loop stops at its next tick."""
+        if self.state.infrastructure_error:
+            return
+        self.state.infrastructure_error = message
+        self._event(EventKind.INFRASTRUCTURE_ERROR, message)
 
     def _scrape_once(self, target: Any) -> None:
         try:
@@ -321,16 +395,23 @@ class DrillRunner:
         self._files.server_sample(sample)
 
     def _finish(self, writes: list[AckedWrite], engine: LoadEngine) -> None:
-        if writes and not self.state.infrastructure_error:
+        stopped_before = self.state.stop_reason
+        if writes and not self.state.infrastructure_error and not stopped_before:
             results = verify_writes(
                 self.drill.target,
                 writes,
                 self.drill.writes,
                 settle_timeout_s=self.settings.settle_timeout_s,
+                should_stop=lambda: self.state.stop_reason is not None,
             )
             self._files.write_verification(
                 WriteVerification(checked_at_s=round(self.now_s(), 3), results=results)
             )
+            if self.state.stop_reason:
+                self._event(
+                    EventKind.ABORTED,
+                    f"stopped by {self.state.stop_reason} while reading acknowledged writes back",
+                )
         gate = engine.gate
         data: dict[str, Any] = {}
         if gate is not None:

@@ -96,9 +96,13 @@ def verify_writes(
     *,
     settle_timeout_s: float = 10.0,
     clock: Callable[[], float] = time.monotonic,
+    should_stop: Callable[[], bool] = lambda: False,
 ) -> list[WriteCheckOutcome]:
     """Read every acknowledged write back; a write counts as lost when it is not found (404),
-    or when its rule names a settled state it never reaches within ``settle_timeout_s``."""
+    or when its rule names a settled state it never reaches within ``settle_timeout_s``.
+
+    ``should_stop`` (e.g. Ctrl-C was pressed) ends the read-back early: writes not read
+    yet are left out of the result, so they count as unverifiable, never as lost."""
     by_endpoint = {rule.endpoint: rule for rule in rules}
     pending = {w.write_id: w for w in writes}
     last: dict[str, WriteCheckOutcome] = {}
@@ -106,10 +110,12 @@ def verify_writes(
     with httpx.Client(base_url=target.url, timeout=3.0) as client:
         while True:
             for write_id, write in list(pending.items()):
+                if should_stop():
+                    break
                 last[write_id] = _read_back(client, write, by_endpoint.get(write.endpoint))
                 if last[write_id].found:
                     del pending[write_id]
-            if not pending or clock() >= deadline:
+            if not pending or clock() >= deadline or should_stop():
                 break
             time.sleep(0.25)
     return [last[w.write_id] for w in writes if w.write_id in last]
