@@ -7,15 +7,17 @@ calls on every tick, so the exception surfaces inside the loop while faults are 
 
 import time
 
-from harness.load.engine import LoadEngine
 from locust import FastHttpUser, constant, task
+
+from harness.load.engine import LoadEngine
 
 _original_set_level = LoadEngine.set_level
 _first_call: list[float] = []
 
 
 def _exploding_set_level(self: LoadEngine, level: float) -> None:
-    _first_call.append(time.monotonic()) if not _first_call else None
+    if not _first_call:
+        _first_call.append(time.monotonic())
     if time.monotonic() - _first_call[0] > 1.5:
         raise RuntimeError("injected failure inside the drill loop")
     _original_set_level(self, level)

@@ -59,7 +59,9 @@ class ControlledTarget:
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
         self._server.daemon_threads = True
         self._server.failing = False  # type: ignore[attr-defined]
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(0.05,), daemon=True
+        )
         self._thread.start()
         self._stopped = False
 
@@ -198,19 +200,39 @@ def start_harness(args: list[str], logs: Path) -> Child:
     out_path, err_path = logs / f"{stamp}.out", logs / f"{stamp}.err"
     with open(out_path, "wb") as out, open(err_path, "wb") as err:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "harness", *args], stdout=out, stderr=err,
-            stdin=subprocess.DEVNULL, env=dict(os.environ),
+            [sys.executable, "-m", "harness", *args],
+            stdout=out,
+            stderr=err,
+            stdin=subprocess.DEVNULL,
+            env=dict(os.environ),
         )
     return Child(proc, out_path, err_path)
 
 
-def run_args(drill: Path, env: DrillEnv, reports: Path, run_id: str, *, via_front: bool = False,
-             extra: list[str] | None = None) -> list[str]:
+def run_args(
+    drill: Path,
+    env: DrillEnv,
+    reports: Path,
+    run_id: str,
+    *,
+    via_front: bool = False,
+    extra: list[str] | None = None,
+) -> list[str]:
     """Arguments of ``harness run`` for ``drill`` against ``env``."""
     return [
-        "run", str(drill), "--live", "plain", "--reports-dir", str(reports), "--run-id", run_id,
-        "--target-url", env.front_url if via_front else env.target_url,
-        "--toxiproxy-url", env.toxiproxy_url, *(extra or []),
+        "run",
+        str(drill),
+        "--live",
+        "plain",
+        "--reports-dir",
+        str(reports),
+        "--run-id",
+        run_id,
+        "--target-url",
+        env.front_url if via_front else env.target_url,
+        "--toxiproxy-url",
+        env.toxiproxy_url,
+        *(extra or []),
     ]
 
 
@@ -235,7 +257,9 @@ def wait_for(predicate: Any, timeout_s: float, child: Child | None = None, what:
         if predicate():
             return
         if child is not None and child.proc.poll() is not None:
-            raise AssertionError(f"harness exited {child.proc.returncode} before {what}:\n{child.stderr}")
+            raise AssertionError(
+                f"harness exited {child.proc.returncode} before {what}:\n{child.stderr}"
+            )
         time.sleep(0.05)
     raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
 
@@ -244,7 +268,9 @@ def wait_for_faults(run_dir: Path, count: int, child: Child, timeout_s: float = 
     """Wait until the journal shows ``count`` faults applied."""
     wait_for(
         lambda: sum(e["kind"] == "fault_applied" for e in journal(run_dir)) >= count,
-        timeout_s, child, f"{count} fault(s) applied",
+        timeout_s,
+        child,
+        f"{count} fault(s) applied",
     )
 
 

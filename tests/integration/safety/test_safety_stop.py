@@ -34,9 +34,12 @@ def test_abort_condition_stops_load_and_removes_faults_within_2_s(
 ) -> None:
     """error_ratio above 0.5 for 2 s aborts the drill; faults are off within 2 s, exit 4."""
     drill = write_drill(
-        tmp_path, "abort-drill",
-        [{"name": "base", "duration_s": 1, "checks": ERRORS_LOW},
-         {"name": "broken", "duration_s": 8, "faults": ["front-down"]}],
+        tmp_path,
+        "abort-drill",
+        [
+            {"name": "base", "duration_s": 1, "checks": ERRORS_LOW},
+            {"name": "broken", "duration_s": 8, "faults": ["front-down"]},
+        ],
         faults={"front-down": FRONT_DOWN},
         abort=[{"metric": "error_ratio", "above": 0.5, "for_s": 2}],
     )
@@ -65,9 +68,12 @@ def test_signal_mid_fault_reverts_everything_and_exits_4(
 ) -> None:
     """SIGINT or SIGTERM while faults are on: faults removed, journal names the signal, exit 4."""
     drill = write_drill(
-        tmp_path, "signal-drill",
-        [{"name": "base", "duration_s": 0.5, "checks": ERRORS_LOW},
-         {"name": "broken", "duration_s": 20, "faults": ["deps-broken"]}],
+        tmp_path,
+        "signal-drill",
+        [
+            {"name": "base", "duration_s": 0.5, "checks": ERRORS_LOW},
+            {"name": "broken", "duration_s": 20, "faults": ["deps-broken"]},
+        ],
         faults={"deps-broken": DEPS_BROKEN},
     )
     run_dir = tmp_path / "sig"
@@ -92,10 +98,14 @@ def test_exception_inside_the_run_removes_faults_and_is_inconclusive(
 ) -> None:
     """An unexpected error inside the loop: faults removed, verdict inconclusive, exit 3."""
     drill = write_drill(
-        tmp_path, "boom-drill",
-        [{"name": "base", "duration_s": 0.5, "checks": ERRORS_LOW},
-         {"name": "broken", "duration_s": 20, "faults": ["deps-broken"]}],
-        faults={"deps-broken": DEPS_BROKEN}, scenario=EXPLODING_SCENARIO,
+        tmp_path,
+        "boom-drill",
+        [
+            {"name": "base", "duration_s": 0.5, "checks": ERRORS_LOW},
+            {"name": "broken", "duration_s": 20, "faults": ["deps-broken"]},
+        ],
+        faults={"deps-broken": DEPS_BROKEN},
+        scenario=EXPLODING_SCENARIO,
     )
     child = start_harness(run_args(drill, env, tmp_path, "boom"), tmp_path)
     try:
@@ -115,9 +125,12 @@ def test_exception_inside_the_run_removes_faults_and_is_inconclusive(
 def test_toxiproxy_dying_mid_drill_is_inconclusive(env: DrillEnv, tmp_path: Path) -> None:
     """Toxiproxy killed while a fault is on: the drill stops, verdict inconclusive, exit 3."""
     drill = write_drill(
-        tmp_path, "toxi-dies",
-        [{"name": "base", "duration_s": 0.5, "checks": ERRORS_LOW},
-         {"name": "broken", "duration_s": 20, "faults": ["deps-broken"], "checks": ERRORS_LOW}],
+        tmp_path,
+        "toxi-dies",
+        [
+            {"name": "base", "duration_s": 0.5, "checks": ERRORS_LOW},
+            {"name": "broken", "duration_s": 20, "faults": ["deps-broken"], "checks": ERRORS_LOW},
+        ],
         faults={"deps-broken": DEPS_BROKEN},
     )
     run_dir = tmp_path / "toxi"
@@ -140,15 +153,28 @@ def test_target_dying_before_the_end_is_inconclusive_not_fail(
 ) -> None:
     """A target that stops answering 2 s before the end gives 'inconclusive' (exit 3), not 'fail'."""
     drill = write_drill(
-        tmp_path, "target-dies",
-        [{"name": "base", "duration_s": 1.5, "checks": ERRORS_LOW},
-         {"name": "late", "duration_s": 2.5, "checks": [{"type": "error_rate", "max_ratio": 0.01}]}],
+        tmp_path,
+        "target-dies",
+        [
+            {"name": "base", "duration_s": 1.5, "checks": ERRORS_LOW},
+            {
+                "name": "late",
+                "duration_s": 2.5,
+                "checks": [{"type": "error_rate", "max_ratio": 0.01}],
+            },
+        ],
     )
     run_dir = tmp_path / "dies"
     child = start_harness(run_args(drill, env, tmp_path, "dies"), tmp_path)
     try:
-        wait_for(lambda: any(e.get("data", {}).get("phase") == "late"
-                             for e in events(run_dir, "phase_started")), 20, child, "phase late")
+        wait_for(
+            lambda: any(
+                e.get("data", {}).get("phase") == "late" for e in events(run_dir, "phase_started")
+            ),
+            20,
+            child,
+            "phase late",
+        )
         env.target.stop()
         assert child.wait(30) == 3, child.stderr
     finally:
