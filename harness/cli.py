@@ -35,6 +35,7 @@ EXAMPLES = {
     "demo": "harness demo",
     "system": "harness system up --port 8080 --toxiproxy http://127.0.0.1:8474",
     "toxiproxy": "harness toxiproxy --port 8474",
+    "worker": "harness worker --master-host 10.0.0.5 --master-port 5557 --scenario scenarios/customer_journeys.py",
 }
 
 
@@ -99,6 +100,13 @@ def _parser() -> argparse.ArgumentParser:
     system.add_argument("args", nargs=argparse.REMAINDER, help="up | down | status, see --help")
     proxy = _command(sub, "toxiproxy", "serve the embedded Toxiproxy-compatible server")
     proxy.add_argument("args", nargs=argparse.REMAINDER, help="options of `toxiserver --help`")
+
+    worker = _command(sub, "worker", "run a Locust worker for a drill whose load.workers > 0")
+    worker.add_argument("--master-host", default="127.0.0.1", help="host running `harness run`")
+    worker.add_argument("--master-port", type=int, default=5557, help="its HARNESS_MASTER_PORT")
+    worker.add_argument("--scenario", required=True, help="the drill's locustfile: path or name")
+    worker.add_argument("--user-classes", nargs="*", default=[], help="default: all in the file")
+    worker.add_argument("--exit-with-parent", type=int, help=argparse.SUPPRESS)
     return parser
 
 
@@ -278,7 +286,21 @@ def _toxiproxy(args: argparse.Namespace) -> int:
     return EXIT_PASS
 
 
-_RUNS_LOAD = {"run", "demo"}
+def _worker(args: argparse.Namespace) -> int:
+    from harness.drill.plan import resolve_scenario, search_dirs
+    from harness.load.worker import run_worker
+
+    run_worker(
+        master_host=args.master_host,
+        master_port=args.master_port,
+        scenario=resolve_scenario(args.scenario, search_dirs=search_dirs(None, "scenarios")),
+        user_classes=args.user_classes,
+        exit_with_parent=args.exit_with_parent,
+    )
+    return EXIT_PASS
+
+
+_RUNS_LOAD = {"run", "demo", "worker"}
 _HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {
     "run": _run,
     "validate": _validate,
@@ -289,4 +311,5 @@ _HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {
     "demo": _demo,
     "system": _system,
     "toxiproxy": _toxiproxy,
+    "worker": _worker,
 }

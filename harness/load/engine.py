@@ -1,24 +1,26 @@
 """Driving Locust as a library: users or arrivals, request classification and recording.
 
-The engine owns a Locust :class:`~locust.env.Environment` and its runner (local,
-or master with worker processes). It turns every Locust request event into one
-:meth:`Recorder.record` call (outcome, latency, start time) and one live-view
-sample, and recognises acknowledged writes. The drill runner only calls
-:meth:`LoadEngine.set_level` as time passes.
+The engine owns a Locust :class:`~locust.env.Environment` and its runner: a local
+runner (``load.workers: 0``), or a master with worker processes
+(:mod:`harness.load.distributed`). Locally it turns every Locust request event into
+one :class:`RequestSample` for the drill runner's recorder and live view, and
+recognises acknowledged writes; with workers, the workers do that and the master
+hands their rows, writes and live samples to ``on_rows``, ``on_write`` and
+``on_live``. The drill runner only calls :meth:`LoadEngine.set_level` as time passes.
 
 Closed model: the level is a number of users. Open model: the level is arrivals a
-second; a dispatcher greenlet issues arrivals on schedule to idle users, counts
-arrivals that found no idle user as dropped, and each arrival's latency is also
-recorded from its *intended* start (corrected for coordinated omission).
+second; a dispatcher greenlet (:class:`ArrivalGate`) issues arrivals on a fixed
+schedule. An arrival waits in a bounded backlog until a user is free; its latency
+is also recorded from its *intended* time (corrected for coordinated omission),
+and arrivals that find the backlog full are dropped and counted.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import gevent
@@ -27,109 +29,31 @@ from locust import User
 from locust.env import Environment
 from locust.runners import Runner
 
-from harness.drill.model import LoadModel, LoadSpec, WriteRule
-from harness.load.outcome import OutcomeRules
+from harness.drill.model import LoadModel, LoadSpec
+from harness.errors import InputError
+from harness.load.classify import ARRIVAL_LATENESS_KEY, RequestClassifier, RequestSample
 from harness.results.model import Outcome
-from harness.results.raw import AckedWrite
+from harness.results.raw import AckedWrite, MetricRow
+
+__all__ = ["ArrivalGate", "LoadEngine", "RequestClassifier", "RequestSample"]
 
 log = logging.getLogger(__name__)
 
-INTENDED_KEY = "harness_intended_unix_s"
-
-
-@dataclass
-class RequestSample:
-    """One classified request, as handed to the recorder and the live view."""
-
-    t_s: float
-    endpoint: str
-    outcome: Outcome
-    latency_us: int
-    intended_latency_us: int | None
-    retry_after_missing: bool
-
-
-class RequestClassifier:
-    """Turns Locust request events into samples and acknowledged writes (no Locust state)."""
-
-    def __init__(self, rules: OutcomeRules, writes: list[WriteRule], t0_unix_s: float) -> None:
-        self.rules = rules
-        self.writes = {rule.endpoint: rule for rule in writes}
-        self.t0_unix_s = t0_unix_s
-        self._needs_body = any(m.json_field for m in rules.markers)
-
-    def classify(
-        self,
-        *,
-        name: str,
-        response_time: float,
-        response: Any,
-        context: dict[str, Any] | None,
-        exception: BaseException | None,
-        start_time: float | None,
-    ) -> tuple[RequestSample, AckedWrite | None]:
-        status = int(getattr(response, "status_code", 0) or 0) if response is not None else 0
-        headers = getattr(response, "headers", None)
-        body = _content(response) if (self._needs_body or name in self.writes) else None
-        if status and exception is not None and status not in self.rules.shed_status:
-            outcome = Outcome.ERROR
-        else:
-            outcome = self.rules.classify(status, headers, body)
-        started = start_time if start_time is not None else time.time() - response_time / 1000
-        latency_us = max(int(response_time * 1000), 0)
-        intended = (context or {}).get(INTENDED_KEY)
-        intended_latency_us = (
-            max(int((started - intended) * 1_000_000) + latency_us, latency_us)
-            if intended is not None
-            else None
-        )
-        retry_after_missing = outcome is Outcome.SHED and not _has_header(headers, "Retry-After")
-        t_s = (intended if intended is not None else started) - self.t0_unix_s
-        sample = RequestSample(
-            t_s, name, outcome, latency_us, intended_latency_us, retry_after_missing
-        )
-        write = self._acked_write(name, status, outcome, body, t_s)
-        return sample, write
-
-    def _acked_write(
-        self, name: str, status: int, outcome: Outcome, body: bytes | None, t_s: float
-    ) -> AckedWrite | None:
-        rule = self.writes.get(name)
-        if rule is None or not 200 <= status < 300 or outcome is Outcome.ERROR:
-            return None
-        try:
-            write_id = json.loads(body or b"null").get(rule.id_field)
-        except (ValueError, AttributeError):
-            write_id = None
-        if write_id in (None, ""):
-            return None
-        return AckedWrite(
-            t_s=t_s,
-            endpoint=name,
-            write_id=str(write_id),
-            read_path=rule.read_path.replace("{id}", str(write_id)),
-        )
-
-
-def _content(response: Any) -> bytes | None:
-    try:
-        content = response.content
-    except Exception:  # a body that failed to download: no markers to read
-        return None
-    return content if isinstance(content, bytes) else None
-
-
-def _has_header(headers: Any, name: str) -> bool:
-    if not headers:
-        return False
-    return headers.get(name) is not None or headers.get(name.lower()) is not None
+DISPATCH_MAX_SLEEP_S = 0.05  # the dispatcher notices a new rate at least this often
 
 
 class ArrivalGate:
-    """Open model: issues arrivals at the current rate to idle users; counts those dropped."""
+    """Open model: issues arrivals at the current rate; late arrivals queue, overflow is dropped.
 
-    def __init__(self) -> None:
+    An arrival scheduled at ``T`` goes to a free user at once, or waits (FIFO) for
+    the next user to become free, as long as fewer than ``max_backlog`` arrivals
+    are already waiting; otherwise it is dropped. The user that takes it learns how
+    late it starts (``now - T``), and every request of that task carries it.
+    """
+
+    def __init__(self, max_backlog: int) -> None:
         self.rate_per_s = 0.0
+        self.max_backlog = max_backlog
         self.issued = 0
         self.dropped = 0
         self._idle = 0
@@ -144,59 +68,100 @@ class ArrivalGate:
             self._greenlet.kill(block=False)
             self._greenlet = None
 
+    @property
+    def backlog(self) -> int:
+        """Arrivals issued that no user has taken yet, beyond the users already waiting."""
+        return max(self._queue.qsize() - self._idle, 0)
+
     def wait_for_arrival(self) -> float:
-        """Block the calling user until an arrival is issued to it; return its intended time."""
+        """Block the calling user until it gets an arrival; return how late it starts (s, >= 0)."""
         self._idle += 1
         try:
-            return self._queue.get()
+            intended = self._queue.get()
         finally:
             self._idle -= 1
+        return max(time.time() - intended, 0.0)
+
+    def offer(self, intended_unix_s: float) -> bool:
+        """Issue one arrival scheduled at ``intended_unix_s``; False if it was dropped."""
+        self.issued += 1
+        if self._queue.qsize() - self._idle >= self.max_backlog:
+            self.dropped += 1
+            return False
+        self._queue.put_nowait(intended_unix_s)
+        return True
 
     def _dispatch(self) -> None:
-        next_at = time.time()
+        last: float | None = None
+        burst = 0
         while True:
             rate = self.rate_per_s
+            now = time.time()
             if rate <= 0:
-                gevent.sleep(0.05)
-                next_at = time.time()
+                last = None
+                gevent.sleep(DISPATCH_MAX_SLEEP_S)
                 continue
-            delay = next_at - time.time()
-            if delay > 0:
-                gevent.sleep(delay)
-            if self._idle > self._queue.qsize():
-                self._queue.put_nowait(next_at)
-            else:
-                self.dropped += 1
-            self.issued += 1
-            next_at += 1.0 / rate
+            next_at = now if last is None else last + 1.0 / rate
+            if next_at > now:
+                burst = 0
+                gevent.sleep(min(next_at - now, DISPATCH_MAX_SLEEP_S))
+                continue  # re-read the rate: a shape may have changed it meanwhile
+            self.offer(next_at)
+            last = next_at
+            burst += 1
+            if burst % 100 == 0:  # catching up after a stall: let the users run
+                gevent.sleep(0)
 
 
 def _gated(user_class: type[User], gate: ArrivalGate) -> type[User]:
-    """A subclass of ``user_class`` whose every task waits for an arrival from ``gate``."""
+    """A subclass of ``user_class`` whose every task waits for an arrival from ``gate``.
+
+    The user's own ``on_start`` runs first (its requests are not arrivals), then
+    the user waits for its first arrival; after each task it waits for the next
+    one instead of its ``wait_time``.
+    """
     original_context = user_class.context
     original_on_start = user_class.on_start
 
     def wait_time(self: User) -> float:
-        self._harness_intended = gate.wait_for_arrival()
+        self._harness_lateness = gate.wait_for_arrival()
         return 0.0
 
     def on_start(self: User) -> None:
+        self._harness_lateness = None
         original_on_start(self)
-        wait_time(self)
+        self._harness_lateness = gate.wait_for_arrival()
 
     def context(self: User) -> dict[str, Any]:
-        return {**original_context(self), INTENDED_KEY: getattr(self, "_harness_intended", None)}
+        return {
+            **original_context(self),
+            ARRIVAL_LATENESS_KEY: getattr(self, "_harness_lateness", None),
+        }
 
-    namespace = {"wait_time": wait_time, "on_start": on_start, "context": context}
+    namespace = {
+        "wait_time": wait_time,
+        "on_start": on_start,
+        "context": context,
+        "__module__": user_class.__module__,
+    }
     return type(user_class.__name__, (user_class,), namespace)
 
 
 SampleSink = Callable[[RequestSample], None]
 WriteSink = Callable[[AckedWrite], None]
+RowsSink = Callable[[list[MetricRow]], None]
+LiveSink = Callable[[float, Outcome, float], None]
 
 
 class LoadEngine:
-    """Runs a scenario's users against a target, at a level set from outside."""
+    """Runs a scenario's users against a target, at a level set from outside.
+
+    ``on_sample`` gets every request of a local run. With ``spec.workers > 0`` the
+    workers record; the master passes their closed buckets to ``on_rows``, their
+    writes to ``on_write`` and one live sample per request to ``on_live``
+    (``t_s, outcome, latency_ms``, filed ``LIVE_LAG_S`` late so that a second is
+    complete before abort conditions judge it).
+    """
 
     def __init__(
         self,
@@ -207,17 +172,48 @@ class LoadEngine:
         classifier: RequestClassifier,
         on_sample: SampleSink,
         on_write: WriteSink,
+        on_rows: RowsSink | None = None,
+        on_live: LiveSink | None = None,
+        scenario_path: Path | None = None,
+        bucket_s: float = 0.25,
     ) -> None:
         self.spec = spec
         self.classifier = classifier
         self.on_sample = on_sample
         self.on_write = on_write
-        self.gate = ArrivalGate() if spec.model is LoadModel.OPEN else None
+        self.runner: Runner | None = None
+        self.master: Any = None  # harness.load.distributed.MasterLoad with workers
+        self.gate: ArrivalGate | None = None
+        self._level: float | None = None
+        if spec.workers > 0:
+            if spec.model is LoadModel.OPEN:
+                raise InputError(
+                    "load.model 'open' with load.workers > 0 is not supported yet; "
+                    "run the open model in-process (load.workers: 0) or use model 'closed'"
+                )
+            if on_rows is None:
+                raise InputError("load.workers > 0 needs a rows sink (LoadEngine(on_rows=...))")
+            from harness.load.distributed import MasterLoad
+
+            self.master = MasterLoad(
+                spec,
+                user_classes,
+                target_url=target_url,
+                scenario_path=scenario_path or _scenario_file(user_classes),
+                bucket_s=bucket_s,
+                classifier=classifier,
+                on_rows=on_rows,
+                on_write=on_write,
+                on_live=on_live,
+            )
+            self.env = self.master.env
+            return
+        self.gate = (
+            ArrivalGate(max_backlog=spec.max_concurrency) if spec.model is LoadModel.OPEN else None
+        )
         classes = [_gated(c, self.gate) for c in user_classes] if self.gate else list(user_classes)
         self.env = Environment(user_classes=classes, host=target_url, catch_exceptions=True)
         self.env.events.request.add_listener(self._on_request)
-        self.runner: Runner | None = None
-        self._level: float | None = None
 
     def _on_request(
         self,
@@ -244,6 +240,11 @@ class LoadEngine:
             self.on_write(write)
 
     def start(self) -> None:
+        """Drill time starts now: no users yet (closed) or all users waiting for arrivals (open)."""
+        if self.master is not None:
+            self.master.start()
+            self.runner = self.master.runner
+            return
         self.runner = self.env.create_local_runner()
         if self.gate is not None:
             self.gate.start()
@@ -254,9 +255,12 @@ class LoadEngine:
         if self.runner is None:
             raise RuntimeError("LoadEngine.set_level() before start(); call start() first")
         if self.gate is not None:
-            self.gate.rate_per_s = level
+            self.gate.rate_per_s = max(level, 0.0)
             return
         users = max(int(round(level)), 0)
+        if self.master is not None:
+            self.master.set_users(users)
+            return
         if users != self._level:
             self._level = users
             self.runner.start(users, spawn_rate=self.spec.spawn_rate_per_s)
@@ -266,9 +270,19 @@ class LoadEngine:
         return self.runner.user_count if self.runner is not None else 0
 
     def stop(self) -> None:
-        """Stop every user and the dispatcher; safe to call twice."""
+        """Stop every user, the dispatcher and the workers; safe to call twice."""
         if self.gate is not None:
             self.gate.stop()
+        if self.master is not None:
+            self.master.stop()
+            self.runner = None
+            return
         if self.runner is not None:
             self.runner.quit()
             self.runner = None
+
+
+def _scenario_file(user_classes: list[type[User]]) -> Path:
+    import inspect
+
+    return Path(inspect.getfile(user_classes[0])).resolve()

@@ -1,0 +1,116 @@
+"""Classifying one Locust request event: outcome, latencies, start time, acknowledged write.
+
+Locust-free on purpose (the engine, the Locust workers and the unit tests share it):
+it reads only the arguments of Locust's ``request`` event.
+
+Open model: an arrival is scheduled for an *intended* time; the user that takes it
+may start late (no user was free). The user's request context carries that
+lateness (``ARRIVAL_LATENESS_KEY``, seconds). Every request of the task that served
+the arrival is shifted by it: its intended start is ``start - lateness`` (the
+bucket it counts in) and its corrected latency is ``latency + lateness``. So a task
+of two requests gives each request its own latency plus the arrival's delay,
+never the first request's duration counted again into the second.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from harness.drill.model import WriteRule
+from harness.load.outcome import OutcomeRules
+from harness.results.model import Outcome
+from harness.results.raw import AckedWrite
+
+ARRIVAL_LATENESS_KEY = "harness_arrival_lateness_s"
+
+
+@dataclass
+class RequestSample:
+    """One classified request, as handed to the recorder and the live view."""
+
+    t_s: float  # (intended) start, seconds from drill start
+    endpoint: str
+    outcome: Outcome
+    latency_us: int
+    intended_latency_us: int | None  # open model: from the intended start to the end
+    retry_after_missing: bool
+
+
+class RequestClassifier:
+    """Turns Locust request events into samples and acknowledged writes (no Locust state)."""
+
+    def __init__(self, rules: OutcomeRules, writes: list[WriteRule], t0_unix_s: float) -> None:
+        self.rules = rules
+        self.writes = {rule.endpoint: rule for rule in writes}
+        self.t0_unix_s = t0_unix_s
+        self._needs_body = any(m.json_field for m in rules.markers)
+
+    def classify(
+        self,
+        *,
+        name: str,
+        response_time: float,
+        response: Any,
+        context: dict[str, Any] | None,
+        exception: BaseException | None,
+        start_time: float | None,
+    ) -> tuple[RequestSample, AckedWrite | None]:
+        """The sample of one request event and, if it acknowledged a write, that write."""
+        status = int(getattr(response, "status_code", 0) or 0) if response is not None else 0
+        headers = getattr(response, "headers", None)
+        body = _content(response) if (self._needs_body or name in self.writes) else None
+        if status and exception is not None and status not in self.rules.shed_status:
+            outcome = Outcome.ERROR  # e.g. catch_response + response.failure() on a 2xx
+        else:
+            outcome = self.rules.classify(status, headers, body)
+        latency_us = max(int(round(response_time * 1000)), 0)
+        started = start_time if start_time is not None else time.time() - response_time / 1000
+        lateness = (context or {}).get(ARRIVAL_LATENESS_KEY)
+        if lateness is not None:
+            lateness = max(float(lateness), 0.0)
+            intended_latency_us: int | None = latency_us + int(round(lateness * 1_000_000))
+            t_s = started - lateness - self.t0_unix_s
+        else:
+            intended_latency_us = None
+            t_s = started - self.t0_unix_s
+        retry_after_missing = outcome is Outcome.SHED and not _has_header(headers, "Retry-After")
+        sample = RequestSample(
+            t_s, name, outcome, latency_us, intended_latency_us, retry_after_missing
+        )
+        return sample, self._acked_write(name, status, outcome, body, t_s)
+
+    def _acked_write(
+        self, name: str, status: int, outcome: Outcome, body: bytes | None, t_s: float
+    ) -> AckedWrite | None:
+        rule = self.writes.get(name)
+        if rule is None or not 200 <= status < 300 or outcome is Outcome.ERROR:
+            return None
+        try:
+            write_id = json.loads(body or b"null").get(rule.id_field)
+        except (ValueError, AttributeError):
+            write_id = None
+        if write_id in (None, ""):
+            return None
+        return AckedWrite(
+            t_s=t_s,
+            endpoint=name,
+            write_id=str(write_id),
+            read_path=rule.read_path.replace("{id}", str(write_id)),
+        )
+
+
+def _content(response: Any) -> bytes | None:
+    try:
+        content = response.content
+    except Exception:  # a body that failed to download: no markers to read
+        return None
+    return content if isinstance(content, bytes) else None
+
+
+def _has_header(headers: Any, name: str) -> bool:
+    if not headers:
+        return False
+    return headers.get(name) is not None or headers.get(name.lower()) is not None

@@ -1,0 +1,135 @@
+"""What the harness master and its Locust workers say to each other (no Locust import).
+
+Locust carries the bytes: custom messages (``runner.send_message`` /
+``register_message``) for the set-up and the shut-down, and the ``report_to_master``
+/ ``worker_report`` events for the data, every ``WORKER_REPORT_INTERVAL_S``.
+
+Set-up: a worker connects, registers its handlers and says :data:`MSG_HELLO`; the
+master answers with :data:`MSG_CONFIG` (a :class:`WorkerConfig`: drill start
+time, bucket size, outcome and write rules) once the drill clock has started; the
+worker answers :data:`MSG_READY`. So a worker needs only the scenario file and the
+master's address. Shut-down: :data:`MSG_STOP` makes a worker stop its users and
+send everything it still holds in :data:`MSG_FINAL`.
+
+Data: a :class:`WorkerBatch` classifies nothing itself; it records samples into a
+:class:`~harness.metrics.recorder.Recorder` (the same per-bucket rows as a local
+run) and keeps acknowledged writes and a compact per-second live summary until the
+next report drains them into a plain dict (:data:`REPORT_KEY`).
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from harness.drill.model import WriteRule
+from harness.load.classify import RequestSample
+from harness.load.outcome import OutcomeRules
+from harness.metrics.recorder import Recorder
+from harness.results.model import Outcome
+from harness.results.raw import AckedWrite, MetricRow
+
+MSG_HELLO = "harness_hello"
+MSG_CONFIG = "harness_config"
+MSG_READY = "harness_ready"
+MSG_STOP = "harness_stop"
+MSG_FINAL = "harness_final"
+REPORT_KEY = "harness"
+
+WORKER_REPORT_INTERVAL_S = 1.0  # Locust's default is 3 s; abort conditions need fresher data
+LIVE_LAG_S = 2.0  # the master files worker live data this much later (see engine docs)
+LIVE_SAMPLES_PER_SECOND = 2000  # per worker, outcome and second; counts stay exact
+
+
+class WorkerConfig(BaseModel):
+    """Everything a worker needs from the drill, sent by the master."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    t0_unix_s: float = Field(description="time.time() on the master at drill t = 0")
+    bucket_s: float = Field(gt=0)
+    outcomes: OutcomeRules
+    writes: list[WriteRule]
+    grace_s: float = Field(
+        default=2.0, ge=0, description="a bucket is sent this long after it closes"
+    )
+
+
+class WorkerBatch:
+    """A worker's recorded data between two reports to the master."""
+
+    def __init__(self, config: WorkerConfig) -> None:
+        self.config = config
+        self._rows: list[MetricRow] = []
+        self.recorder = Recorder(bucket_s=config.bucket_s, sink=self._take_rows)
+        self._writes: list[AckedWrite] = []
+        self._live: dict[tuple[int, Outcome], list[float]] = {}
+        self._live_counts: dict[tuple[int, Outcome], int] = {}
+        self.requests = 0
+
+    def _take_rows(self, rows: list[MetricRow]) -> None:
+        self._rows.extend(rows)
+
+    def add(self, sample: RequestSample, write: AckedWrite | None) -> None:
+        self.requests += 1
+        self.recorder.record(
+            t_s=sample.t_s,
+            endpoint=sample.endpoint,
+            outcome=sample.outcome,
+            latency_us=sample.latency_us,
+            intended_latency_us=sample.intended_latency_us,
+            retry_after_missing=sample.retry_after_missing,
+        )
+        if write is not None:
+            self._writes.append(write)
+        key = (int(sample.t_s // 1), sample.outcome)
+        seen = self._live_counts.get(key, 0) + 1
+        self._live_counts[key] = seen
+        latencies = self._live.setdefault(key, [])
+        latency_ms = round(sample.latency_us / 1000, 2)
+        if len(latencies) < LIVE_SAMPLES_PER_SECOND:
+            latencies.append(latency_ms)
+        else:  # reservoir sampling keeps the latencies representative
+            slot = random.randrange(seen)
+            if slot < LIVE_SAMPLES_PER_SECOND:
+                latencies[slot] = latency_ms
+
+    def drain(self, now_s: float | None, *, final: bool = False) -> dict[str, Any]:
+        """Rows of buckets closed ``grace_s`` before ``now_s`` (all when ``final``), writes, live."""
+        if final or now_s is None:
+            self.recorder.flush_all()
+        else:
+            self.recorder.flush(now_s - self.config.grace_s)
+        rows, self._rows = self._rows, []
+        writes, self._writes = self._writes, []
+        live = [
+            [second, outcome.value, self._live_counts[(second, outcome)], latencies]
+            for (second, outcome), latencies in self._live.items()
+        ]
+        self._live, self._live_counts = {}, {}
+        return {
+            "rows": [row.model_dump(mode="json") for row in rows],
+            "writes": [write.model_dump(mode="json") for write in writes],
+            "live": live,
+        }
+
+
+def decode_batch(
+    payload: dict[str, Any],
+) -> tuple[list[MetricRow], list[AckedWrite], list[tuple[float, Outcome, float]]]:
+    """The rows, writes and live samples ``(t_s, outcome, latency_ms)`` of a drained batch.
+
+    Live samples are expanded back to one per request (exact counts); when a worker
+    capped the latencies of a second, the kept ones are reused in turn.
+    """
+    rows = [MetricRow.model_validate(r) for r in payload.get("rows", [])]
+    writes = [AckedWrite.model_validate(w) for w in payload.get("writes", [])]
+    live: list[tuple[float, Outcome, float]] = []
+    for second, outcome, count, latencies in payload.get("live", []):
+        kind = Outcome(outcome)
+        for i in range(int(count)):
+            latency = latencies[i % len(latencies)] if latencies else 0.0
+            live.append((float(second) + 0.5, kind, float(latency)))
+    return rows, writes, live

@@ -1,0 +1,130 @@
+"""``harness worker``: one Locust worker process of a distributed drill.
+
+Needs only the scenario (locustfile) and the master's address: the drill's start
+time, bucket size, outcome and write rules come from the master in a custom
+message (:mod:`harness.load.protocol`). Requests are classified and recorded
+exactly as in a local run (:class:`RequestClassifier` + :class:`WorkerBatch`'s
+Recorder) and sent to the master with each Locust report. The process ends when
+the master quits it, when the master stays silent for ``MASTER_SILENT_S``, or (for
+workers the engine started) when its parent process is gone.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import gevent
+from locust import runners as locust_runners
+from locust.env import Environment
+from locust.runners import WorkerRunner
+
+from harness.errors import InfrastructureError
+from harness.load.classify import RequestClassifier
+from harness.load.protocol import (
+    MSG_CONFIG,
+    MSG_FINAL,
+    MSG_HELLO,
+    MSG_READY,
+    MSG_STOP,
+    REPORT_KEY,
+    WORKER_REPORT_INTERVAL_S,
+    WorkerBatch,
+    WorkerConfig,
+)
+from harness.load.scenario import load_user_classes
+
+log = logging.getLogger(__name__)
+
+MASTER_SILENT_S = 15  # Locust's default is 60 s
+MAX_EARLY_EVENTS = 100_000  # requests seen before the configuration arrived, kept for it
+
+
+class _Worker:
+    def __init__(self) -> None:
+        self.runner: WorkerRunner | None = None
+        self.classifier: RequestClassifier | None = None
+        self.batch: WorkerBatch | None = None
+        self.early: list[dict[str, Any]] = []
+
+    def on_request(self, **event: Any) -> None:
+        if self.classifier is None:
+            if len(self.early) < MAX_EARLY_EVENTS:
+                self.early.append(event)
+            return
+        self._record(event)
+
+    def _record(self, event: dict[str, Any]) -> None:
+        assert self.classifier is not None and self.batch is not None
+        sample, write = self.classifier.classify(
+            name=event["name"],
+            response_time=event["response_time"],
+            response=event.get("response"),
+            context=event.get("context"),
+            exception=event.get("exception"),
+            start_time=event.get("start_time"),
+        )
+        self.batch.add(sample, write)
+
+    def on_config(self, environment: Environment, msg: Any, **_: Any) -> None:
+        config = WorkerConfig.model_validate(msg.data)
+        self.classifier = RequestClassifier(config.outcomes, config.writes, config.t0_unix_s)
+        self.batch = WorkerBatch(config)
+        early, self.early = self.early, []
+        for event in early:
+            self._record(event)
+        assert self.runner is not None
+        self.runner.send_message(MSG_READY, {"pid": os.getpid()})
+
+    def on_report(self, client_id: str, data: dict[str, Any], **_: Any) -> None:
+        if self.batch is not None:
+            now_s = time.time() - self.batch.config.t0_unix_s
+            data[REPORT_KEY] = self.batch.drain(now_s)
+
+    def on_stop(self, environment: Environment, msg: Any, **_: Any) -> None:
+        assert self.runner is not None
+        self.runner.stop()  # in-flight requests are cut off, as in a local run
+        payload = self.batch.drain(None, final=True) if self.batch is not None else {}
+        self.runner.send_message(MSG_FINAL, payload)
+
+
+def _watch_parent(parent_pid: int) -> None:
+    while True:
+        if os.getppid() != parent_pid:
+            log.warning("the harness that started this worker is gone; exiting")
+            os._exit(3)
+        gevent.sleep(0.5)
+
+
+def run_worker(
+    *,
+    master_host: str,
+    master_port: int,
+    scenario: Path,
+    user_classes: list[str],
+    exit_with_parent: int | None = None,
+) -> None:
+    """Connect to the master, run users as it says, and return when it quits this worker."""
+    locust_runners.WORKER_REPORT_INTERVAL = WORKER_REPORT_INTERVAL_S
+    locust_runners.MASTER_HEARTBEAT_TIMEOUT = MASTER_SILENT_S
+    if exit_with_parent:
+        gevent.spawn(_watch_parent, exit_with_parent)
+    classes = load_user_classes(scenario, user_classes)
+    worker = _Worker()
+    env = Environment(user_classes=classes, catch_exceptions=True)
+    env.events.request.add_listener(worker.on_request)
+    env.events.report_to_master.add_listener(worker.on_report)
+    try:
+        runner = env.create_worker_runner(master_host, master_port)
+    except ConnectionError as exc:
+        raise InfrastructureError(
+            f"could not connect to the harness master at {master_host}:{master_port}: {exc}"
+        ) from None
+    worker.runner = runner
+    runner.register_message(MSG_CONFIG, worker.on_config)
+    runner.register_message(MSG_STOP, worker.on_stop)
+    runner.send_message(MSG_HELLO, {"pid": os.getpid()})
+    runner.greenlet.join()
