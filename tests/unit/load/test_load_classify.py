@@ -1,0 +1,152 @@
+"""Tests for harness.load.classify (no Locust in this process)."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+
+import pytest
+
+from harness.drill.model import WriteRule
+from harness.load.classify import ARRIVAL_LATENESS_KEY, RequestClassifier
+from harness.load.outcome import Marker, OutcomeRules
+from harness.results.model import Outcome
+
+T0 = 1_000_000.0
+
+
+@dataclass
+class FakeResponse:
+    status_code: int
+    headers: dict[str, str] = field(default_factory=dict)
+    content: bytes = b""
+
+
+def classifier(**rules: object) -> RequestClassifier:
+    writes = [WriteRule(endpoint="tickets:create", id_field="ticket_id", read_path="/t/{id}")]
+    return RequestClassifier(OutcomeRules(**rules), writes, T0)
+
+
+def classify(
+    c: RequestClassifier,
+    response=None,
+    *,
+    name="orders",
+    exception=None,
+    context=None,
+    start=T0 + 1.0,
+    ms=20.0,
+):
+    return c.classify(
+        name=name,
+        response_time=ms,
+        response=response,
+        context=context,
+        exception=exception,
+        start_time=start,
+    )
+
+
+def test_module_does_not_import_locust() -> None:
+    """The classifier is usable (and tested) without Locust's gevent monkey-patching."""
+    assert "locust" not in sys.modules
+
+
+@pytest.mark.parametrize(
+    ("status", "expected"),
+    [
+        (200, Outcome.OK),
+        (302, Outcome.OK),
+        (429, Outcome.SHED),
+        (503, Outcome.SHED),
+        (500, Outcome.ERROR),
+        (404, Outcome.ERROR),
+        (0, Outcome.ERROR),
+    ],
+)
+def test_outcome_from_status(status: int, expected: Outcome) -> None:
+    """Status codes decide first: shed codes, other 4xx/5xx and no response are errors."""
+    sample, _ = classify(classifier(), FakeResponse(status))
+    assert sample.outcome is expected
+
+
+def test_outcome_from_header_and_json_markers() -> None:
+    """A 2xx with a declared header or JSON marker is fallback or degraded."""
+    c = classifier(
+        markers=[
+            Marker(outcome=Outcome.FALLBACK, header="X-Mode", value="fallback"),
+            Marker(outcome=Outcome.DEGRADED, json_field="meta.mode", value="degraded"),
+        ]
+    )
+    assert classify(c, FakeResponse(200, {"x-mode": "fallback"}))[0].outcome is Outcome.FALLBACK
+    body = b'{"meta": {"mode": "degraded"}}'
+    assert classify(c, FakeResponse(200, content=body))[0].outcome is Outcome.DEGRADED
+    assert classify(c, FakeResponse(200, content=b"not json"))[0].outcome is Outcome.OK
+
+
+def test_exception_on_a_2xx_is_an_error_and_transport_failure_too() -> None:
+    """catch_response failures on a 2xx and requests without any response count as errors."""
+    c = classifier()
+    assert classify(c, FakeResponse(200), exception=ValueError("x"))[0].outcome is Outcome.ERROR
+    assert classify(c, None, exception=ConnectionError("refused"))[0].outcome is Outcome.ERROR
+    assert classify(c, FakeResponse(429), exception=ValueError("x"))[0].outcome is Outcome.SHED
+
+
+def test_retry_after_missing_only_for_shed_without_header() -> None:
+    """A shed response without Retry-After is flagged; with it (any case) it is not."""
+    c = classifier()
+    assert classify(c, FakeResponse(429))[0].retry_after_missing is True
+    assert classify(c, FakeResponse(429, {"retry-after": "1"}))[0].retry_after_missing is False
+    assert classify(c, FakeResponse(500))[0].retry_after_missing is False
+
+
+def test_acknowledged_write_needs_2xx_and_an_id() -> None:
+    """A write rule's endpoint with a 2xx and an id field is an acknowledged write, else none."""
+    c = classifier()
+    ok = FakeResponse(201, content=b'{"ticket_id": "T-7"}')
+    sample, write = classify(c, ok, name="tickets:create")
+    assert write is not None and write.write_id == "T-7" and write.read_path == "/t/T-7"
+    assert write.t_s == pytest.approx(sample.t_s)
+    assert classify(c, FakeResponse(201, content=b"{}"), name="tickets:create")[1] is None
+    assert (
+        classify(c, FakeResponse(500, content=b'{"ticket_id": "T-8"}'), name="tickets:create")[1]
+        is None
+    )
+    assert classify(c, ok, name="tickets:create", exception=ValueError("x"))[1] is None
+    assert classify(c, ok, name="orders")[1] is None
+
+
+def test_start_time_and_latency_without_an_arrival() -> None:
+    """Closed model: the sample starts at the request's start and has no corrected latency."""
+    sample, _ = classify(classifier(), FakeResponse(200), start=T0 + 2.5, ms=12.3456)
+    assert sample.t_s == pytest.approx(2.5)
+    assert sample.latency_us == 12346
+    assert sample.intended_latency_us is None
+
+
+def test_intended_latency_adds_the_arrival_lateness() -> None:
+    """Open model: the arrival's lateness moves the start back and adds to the latency."""
+    context = {ARRIVAL_LATENESS_KEY: 0.5}
+    sample, _ = classify(classifier(), FakeResponse(200), start=T0 + 3.0, ms=100.0, context=context)
+    assert sample.t_s == pytest.approx(2.5)
+    assert sample.latency_us == 100_000
+    assert sample.intended_latency_us == 600_000
+
+
+def test_each_request_of_a_task_gets_the_same_lateness_not_the_first_requests_time() -> None:
+    """The second request of a task is corrected by the arrival's delay only, not by request one."""
+    c = classifier()
+    context = {ARRIVAL_LATENESS_KEY: 0.2}
+    first, _ = classify(c, FakeResponse(200), start=T0 + 1.0, ms=300.0, context=context)
+    second, _ = classify(c, FakeResponse(200), start=T0 + 1.3, ms=50.0, context=context)
+    assert first.intended_latency_us == 500_000
+    assert second.intended_latency_us == 250_000
+    assert second.t_s == pytest.approx(1.1)
+
+
+def test_negative_lateness_counts_as_on_time() -> None:
+    """A clock step backwards never makes the corrected latency smaller than the actual one."""
+    sample, _ = classify(
+        classifier(), FakeResponse(200), ms=10.0, context={ARRIVAL_LATENESS_KEY: -1.0}
+    )
+    assert sample.intended_latency_us == sample.latency_us
