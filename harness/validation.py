@@ -3,11 +3,14 @@
 Every problem becomes one sentence naming the file, the line, the item (by its
 ``name`` when it has one), the field, what was seen and what is expected, e.g.
 ``drills/x.yaml:14: phase 'fault' > checks[0] > max_ms: must be greater than 0, got -5``.
-Pydantic's own error types never reach the user.
+Pydantic's own error types never reach the user. Problems found across fields
+(raised by a model validator, so pydantic gives them no location) are placed on
+the line of the item they quote, e.g. the phase whose ``duration_s`` is wrong.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -32,9 +35,14 @@ def read_yaml(path: Path) -> tuple[Any, yaml.Node | None]:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        where = f"{path}:{mark.line + 1}: column {mark.column + 1}: " if mark else f"{path}: "
         problem = getattr(exc, "problem", None) or str(exc)
-        raise ValidationFailed(str(path), [f"{where}not valid YAML: {problem}"]) from None
+        raise ValidationFailed(
+            str(path),
+            [
+                f"{where}not valid YAML: {problem}; fix the syntax there (quotes, brackets, indentation)"
+            ],
+        ) from None
     return data, node
 
 
@@ -48,17 +56,25 @@ def validate(model: type[M], data: Any, *, source: str, node: yaml.Node | None =
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        problems = [_sentence(err, data, node) for err in exc.errors()]
+        problems = [_sentence(err, data, node, source) for err in exc.errors()]
         raise ValidationFailed(source, problems) from None
 
 
-def _sentence(err: Any, data: Any, node: yaml.Node | None) -> str:
+def _sentence(err: Any, data: Any, node: yaml.Node | None, source: str) -> str:
     loc = [part for part in err["loc"] if not _is_union_tag(part)]
-    line = _line_of(node, loc)
-    where = f"line {line}: " if line else ""
-    path = _describe_path(data, loc)
+    if err["type"] == "union_tag_invalid":
+        loc = [*loc, "type"]  # point at the line of the unknown type, not the item's start
     message = _message(err)
+    line = _line_of(node, loc) if loc else _line_of_quoted(node, message)
+    where = f"{source}:{line}: " if line else f"{source}: "
+    path = _describe_path(data, loc)
     return f"{where}{path}: {message}" if path else f"{where}{message}"
+
+
+def locate(node: yaml.Node | None, loc: list[Any], source: str) -> str:
+    """``file:line`` of the item at ``loc`` (``file`` alone when there is no such line)."""
+    line = _line_of(node, loc) if node is not None else None
+    return f"{source}:{line}" if line else source
 
 
 def _is_union_tag(part: Any) -> bool:
@@ -69,18 +85,47 @@ def _is_union_tag(part: Any) -> bool:
     )
 
 
+_CRISP = {  # pydantic error type -> (what it must be, fix); the value seen is appended
+    "float_parsing": "must be a number",
+    "float_type": "must be a number",
+    "int_parsing": "must be a whole number",
+    "int_type": "must be a whole number",
+    "int_from_float": "must be a whole number",
+    "bool_parsing": "must be true or false",
+    "bool_type": "must be true or false",
+    "string_type": "must be text",
+    "list_type": "must be a list (- item, or [a, b])",
+    "dict_type": "must be a mapping of fields (key: value)",
+    "model_type": "must be a mapping of fields (key: value)",
+    "model_attributes_type": "must be a mapping of fields (key: value)",
+}
+
+
 def _message(err: Any) -> str:
     kind = err["type"]
     given = err.get("input")
+    ctx = err.get("ctx", {})
     if kind == "missing":
         return "is required but missing; add it"
     if kind == "extra_forbidden":
         return "is not a known field; remove it or check its spelling"
     if kind == "union_tag_invalid":
-        expected = err.get("ctx", {}).get("expected_tags", "")
-        return f"unknown type {given!r}; expected one of {expected}"
+        tag = ctx.get("tag", given)
+        return f"unknown type {tag!r}; use one of {ctx.get('expected_tags', '')}"
     if kind == "union_tag_not_found":
-        return "needs a 'type' field"
+        return "needs a 'type' field; add one"
+    if kind in _CRISP:
+        return f"{_CRISP[kind]}, got {given!r}"
+    if kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
+        bound = next(iter(ctx.values()), "?")
+        bound = f"{bound:g}" if isinstance(bound, int | float) else bound
+        words = {
+            "greater_than": "greater than",
+            "greater_than_equal": "at least",
+            "less_than": "less than",
+            "less_than_equal": "at most",
+        }[kind]
+        return f"must be {words} {bound}, got {given!r}"
     text = err["msg"]
     text = text[0].lower() + text[1:] if text else text
     text = text.removeprefix("value error, ")
@@ -127,6 +172,40 @@ def _line_of(node: yaml.Node | None, loc: list[Any]) -> int | None:
             break
         best = child
     return best.start_mark.line + 1 if best is not None else None
+
+
+def _line_of_quoted(node: yaml.Node | None, message: str) -> int | None:
+    """The line of the item a location-less message quotes (``phase 'x': duration_s ...``).
+
+    The quoted words are tried from the last to the first; the first one that is
+    the value of exactly one scalar in the file wins. When the message also names
+    a field of the mapping holding that scalar, the field's line is given instead.
+    """
+    if node is None:
+        return None
+    scalars = list(_scalars(node, None))
+    for word in reversed(re.findall(r"'([^']+)'", message)):
+        hits = [(n, parent) for n, parent in scalars if n.value == word]
+        if len(hits) != 1:
+            continue
+        hit, parent = hits[0]
+        for key, value in parent.value if isinstance(parent, yaml.MappingNode) else []:
+            if re.search(rf"\b{re.escape(str(key.value))}\b", message) and key.value != "name":
+                return value.start_mark.line + 1
+        return hit.start_mark.line + 1
+    return None
+
+
+def _scalars(node: yaml.Node, parent: yaml.Node | None) -> Any:
+    """Every value scalar in the tree, with the mapping or sequence holding it."""
+    if isinstance(node, yaml.ScalarNode):
+        yield node, parent
+    elif isinstance(node, yaml.MappingNode):
+        for _key, value in node.value:
+            yield from _scalars(value, node)
+    elif isinstance(node, yaml.SequenceNode):
+        for item in node.value:
+            yield from _scalars(item, node)
 
 
 def load_model(model: type[M], path: Path) -> M:

@@ -12,11 +12,14 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import yaml
+
 from harness.drill.model import EMBEDDED, Drill
 from harness.drill.target import require_loopback
 from harness.errors import InputError, ValidationFailed
 from harness.faults.loader import resolve_fault_script
 from harness.faults.timeline import FaultWindow, expand
+from harness.validation import locate, read_yaml
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 
@@ -75,6 +78,16 @@ def resolve_scenario(ref: str, *, search_dirs: list[Path]) -> Path:
     )
 
 
+def _node_tree(drill_file: Path | None) -> yaml.Node | None:
+    """The drill file's YAML nodes, for line numbers; None when there is no readable file."""
+    if drill_file is None:
+        return None
+    try:
+        return read_yaml(drill_file)[1]
+    except ValidationFailed:
+        return None
+
+
 def plan_drill(
     drill: Drill,
     *,
@@ -96,27 +109,38 @@ def plan_drill(
             allow_hosts=drill.target.allow_hosts,
             allow_remote=allow_remote,
         )
-    if not drill.checks and not any(p.checks for p in drill.phases):
-        raise ValidationFailed(
-            source,
-            ["the drill has no checks, so it could never fail; add checks to a phase or 'checks:'"],
-        )
-    scenario = resolve_scenario(
-        drill.load.scenario, search_dirs=search_dirs(drill_file, "scenarios")
-    )
-    faults: list[PlannedFault] = []
+    node = _node_tree(drill_file)
+
+    def at(*loc: object) -> str:
+        return locate(node, list(loc), source)
+
     problems: list[str] = []
+    if not drill.checks and not any(p.checks for p in drill.phases):
+        problems.append(
+            f"{at('phases')}: the drill has no checks, so it could never fail; "
+            "add checks to a phase or 'checks:'"
+        )
+    try:
+        scenario = resolve_scenario(
+            drill.load.scenario, search_dirs=search_dirs(drill_file, "scenarios")
+        )
+    except InputError as exc:
+        problems.append(f"{at('load', 'scenario')}: {exc}")
+    faults: list[PlannedFault] = []
     fault_dirs = search_dirs(drill_file, "faults")
-    for name, start_s, end_s in drill.phase_windows():
-        phase = next(p for p in drill.phases if p.name == name)
-        for ref in phase.faults:
+    for index, (name, start_s, end_s) in enumerate(drill.phase_windows()):
+        phase = drill.phases[index]
+        for ref_index, ref in enumerate(phase.faults):
+            where = at("phases", index, "faults", ref_index)
             try:
                 script = resolve_fault_script(ref, search_dirs=fault_dirs)
             except ValidationFailed as exc:
-                problems += [f"phase {name!r}: fault script {ref!r}: {p}" for p in exc.problems]
+                problems += [
+                    f"{where}: phase {name!r}: fault script {ref!r}: {p}" for p in exc.problems
+                ]
                 continue
             except InputError as exc:
-                problems.append(f"phase {name!r}: {exc}")
+                problems.append(f"{where}: phase {name!r}: {exc}")
                 continue
             faults += [PlannedFault(script.name, w) for w in expand(script, start_s, end_s)]
     if problems:
