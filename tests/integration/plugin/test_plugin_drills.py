@@ -50,7 +50,8 @@ def test_shipped_drill_checks_are_passed_tests(
         if "orders-primary-outage.yaml::" in line and " PASSED" in line
     }
     assert passed == {*names, "verdict"}
-    result.stdout.fnmatch_lines(["*PASS*orders-primary-outage: 9/9 checks passed*report.html"])
+    n = len(names)
+    result.stdout.fnmatch_lines([f"PASS*orders-primary-outage: {n}/{n} checks passed*report.html"])
     assert len(list(shipped_reports.glob("*/report.html"))) == 1
 
 
