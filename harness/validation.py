@@ -61,7 +61,7 @@ def validate(model: type[M], data: Any, *, source: str, node: yaml.Node | None =
 
 
 def _sentence(err: Any, data: Any, node: yaml.Node | None, source: str) -> str:
-    loc = [part for part in err["loc"] if not _is_union_tag(part)]
+    loc = _written_loc(data, [part for part in err["loc"] if not _is_union_tag(part)])
     if err["type"] == "union_tag_invalid":
         loc = [*loc, "type"]  # point at the line of the unknown type, not the item's start
     message = _message(err)
@@ -75,6 +75,25 @@ def locate(node: yaml.Node | None, loc: list[Any], source: str) -> str:
     """``file:line`` of the item at ``loc`` (``file`` alone when there is no such line)."""
     line = _line_of(node, loc) if node is not None else None
     return f"{source}:{line}" if line else source
+
+
+def _written_loc(data: Any, loc: list[Any]) -> list[Any]:
+    """``loc`` without the tags of discriminated unions (``checks[0] > error_rate > max_ratio``
+    is written ``checks[0] > max_ratio``): a part that is not a key of the mapping it
+    indexes but is that mapping's ``type`` is pydantic's, not the user's."""
+    out: list[Any] = []
+    cursor = data
+    for part in loc:
+        if isinstance(cursor, dict) and part not in cursor and cursor.get("type") == part:
+            continue
+        out.append(part)
+        if isinstance(cursor, dict):
+            cursor = cursor.get(part)
+        elif isinstance(cursor, list) and isinstance(part, int) and part < len(cursor):
+            cursor = cursor[part]
+        else:
+            cursor = None
+    return out
 
 
 def _is_union_tag(part: Any) -> bool:

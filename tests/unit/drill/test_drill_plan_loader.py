@@ -1,0 +1,189 @@
+"""Plan, loader and validation messages: pure functions over small files in tmp_path."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from harness.drill.loader import expand_capacity_search, load_drill, step_level
+from harness.drill.model import Drill, is_loopback
+from harness.drill.plan import PROJECT_DIR, plan_drill, search_dirs
+from harness.drill.target import require_loopback
+from harness.errors import InputError, ValidationFailed
+from harness.validation import load_model
+
+BASE = """\
+name: t
+target: {url: http://127.0.0.1:8080}
+load:
+  scenario: customer_journeys
+  shape: {type: steady, level: 2}
+phases:
+  - name: baseline
+    duration_s: 2
+    checks:
+      - {type: error_rate, max_ratio: 0.5}
+"""
+
+
+def _drill(tmp_path: Path, text: str = BASE, name: str = "d.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _problems(path: Path) -> list[str]:
+    with pytest.raises(ValidationFailed) as caught:
+        plan_drill(load_drill(path), drill_file=path)
+    return caught.value.problems
+
+
+def test_capacity_search_expands_into_one_phase_per_step() -> None:
+    """start 2, step 3 up to 10 gives steps 2, 5, 8 as phases step-1..3 with the search's checks."""
+    drill = Drill.model_validate(
+        {
+            "name": "cap",
+            "target": {"url": "http://127.0.0.1:1"},
+            "load": {"scenario": "s", "shape": {"type": "steady", "level": 1}},
+            "capacity_search": {
+                "start": 2,
+                "step": 3,
+                "step_s": 2,
+                "max": 10,
+                "checks": [{"type": "error_rate", "max_ratio": 0.01}],
+            },
+        }
+    )
+    expanded = expand_capacity_search(drill)
+    assert [p.name for p in expanded.phases] == ["step-1", "step-2", "step-3"]
+    assert all(p.duration_s == 2 and len(p.checks) == 1 for p in expanded.phases)
+    assert [expanded.load.shape.level(t) for t in (0.5, 2.5, 4.5)] == [2, 5, 8]
+    assert [step_level(drill.capacity_search, f"step-{i}") for i in (1, 3)] == [2, 8]
+    assert expand_capacity_search(expanded) is expanded  # phases given: left alone
+
+
+def test_search_dirs_next_to_the_drill_first_then_cwd_then_project(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Scenarios and faults are looked up next to the drill, its parent, the cwd, the project."""
+    monkeypatch.chdir(tmp_path)
+    drill_file = tmp_path / "drills" / "x.yaml"
+    assert search_dirs(drill_file, "faults") == [
+        tmp_path / "drills" / "faults",
+        tmp_path / "faults",
+        PROJECT_DIR / "faults",
+    ]  # the cwd's folder equals the drill's parent's, so it is listed once
+    assert search_dirs(None, "scenarios") == [tmp_path / "scenarios", PROJECT_DIR / "scenarios"]
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "127.9.9.9", "localhost", "::1", "[::1]"])
+def test_loopback_hosts(host: str) -> None:
+    """127.0.0.0/8, ::1 and localhost are loopback."""
+    assert is_loopback(host)
+
+
+@pytest.mark.parametrize("host", ["10.0.0.1", "192.0.2.10", "example.com", "0.0.0.0", ""])
+def test_non_loopback_hosts(host: str) -> None:
+    """Private, public, wildcard and named hosts are not loopback."""
+    assert not is_loopback(host)
+
+
+def test_loopback_rule_refuses_unless_allowed() -> None:
+    """A remote URL is refused with both ways to allow it; allow_hosts or allow_remote let it pass."""
+    with pytest.raises(
+        InputError,
+        match=r"target http://10\.1\.2\.3:80 is not on loopback.*"
+        r"allow_hosts.*--allow-remote",
+    ):
+        require_loopback("http://10.1.2.3:80", what="target", allow_hosts=[], allow_remote=False)
+    require_loopback(
+        "http://10.1.2.3:80", what="target", allow_hosts=["10.1.2.3"], allow_remote=False
+    )
+    require_loopback("http://10.1.2.3:80", what="target", allow_hosts=[], allow_remote=True)
+
+
+def test_plan_refuses_a_remote_toxiproxy_too(tmp_path: Path) -> None:
+    """The drill's Toxiproxy URL obeys the same loopback rule as the target."""
+    path = _drill(tmp_path, BASE + "toxiproxy: {url: http://10.9.9.9:8474}\n")
+    with pytest.raises(InputError, match="Toxiproxy http://10.9.9.9:8474 is not on loopback"):
+        plan_drill(load_drill(path), drill_file=path)
+    assert plan_drill(load_drill(path), drill_file=path, allow_remote=True).allow_remote
+
+
+def test_plan_resolves_scenario_and_fault_windows(tmp_path: Path) -> None:
+    """A fault script next to the drill is found and expanded into the phase's absolute window."""
+    (tmp_path / "faults").mkdir()
+    (tmp_path / "faults" / "f.yaml").write_text(
+        "name: f\nfaults:\n  - {name: x-down, proxy: x, type: down, start_s: 1}\n"
+    )
+    path = _drill(tmp_path, BASE + "  - {name: broken, duration_s: 4, faults: [f]}\n")
+    plan = plan_drill(load_drill(path), drill_file=path)
+    assert plan.scenario_path == PROJECT_DIR / "scenarios" / "customer_journeys.py"
+    [planned] = plan.faults
+    assert (planned.script, planned.window.start_s, planned.window.end_s) == ("f", 3.0, 6.0)
+
+
+def test_plan_lists_every_problem_with_its_line(tmp_path: Path) -> None:
+    """Unknown scenario, unknown fault script and no checks are all reported, each with a line."""
+    text = (
+        BASE.replace("customer_journeys", "nope").replace(
+            "    checks:\n      - {type: error_rate, max_ratio: 0.5}\n", ""
+        )
+        + "  - {name: b, duration_s: 1, faults: [ghost]}\n"
+    )
+    path = _drill(tmp_path, text)
+    problems = _problems(path)
+    assert len(problems) == 3
+    assert problems[0].startswith(f"{path}:7: the drill has no checks")
+    assert problems[1].startswith(f"{path}:4: load.scenario 'nope' not found")
+    assert problems[2].startswith(f"{path}:9: phase 'b': fault script 'ghost' not found")
+
+
+@pytest.mark.parametrize(
+    "change,expected",
+    [
+        (
+            ("max_ratio: 0.5", "max_ratio: [1]"),
+            ":10: phase 'baseline' > checks[0] > max_ratio: must be a number, got [1]",
+        ),
+        (("level: 2", "level: two"), ":5: load > shape > level: must be a number, got 'two'"),
+        (
+            ("duration_s: 2", "duration_s: 0"),
+            ":8: phase 'baseline' > duration_s: must be greater than 0, got 0",
+        ),
+        (
+            ("type: error_rate,", "type: nonsense,"),
+            ":10: phase 'baseline' > checks[0] > type: unknown type 'nonsense'; use one of",
+        ),
+        (("name: t\n", "name: t\nbogus: 1\n"), ":2: bogus: is not a known field; remove it"),
+        (
+            ("duration_s: 2", "duration_s: 1.1"),
+            ":8: phase 'baseline': duration_s 1.1 is not a multiple of bucket_s 0.25",
+        ),
+    ],
+)
+def test_validation_sentences_name_file_line_item_field_and_value(
+    tmp_path: Path, change: tuple[str, str], expected: str
+) -> None:
+    """Each problem reads file:line: item > field: what is expected, got what was seen."""
+    path = _drill(tmp_path, BASE.replace(*change))
+    with pytest.raises(ValidationFailed) as caught:
+        load_model(Drill, path)
+    assert any(p.startswith(f"{path}{expected}") for p in caught.value.problems), (
+        caught.value.problems
+    )
+
+
+def test_invalid_yaml_and_missing_file_are_sentences(tmp_path: Path) -> None:
+    """Broken YAML names line and column; a missing file says so; neither raises anything else."""
+    bad = _drill(tmp_path, "name: [t\n")
+    with pytest.raises(ValidationFailed, match=r"d\.yaml:2: column 1: not valid YAML"):
+        load_model(Drill, bad)
+    with pytest.raises(ValidationFailed, match="file not found; check the path"):
+        load_model(Drill, tmp_path / "absent.yaml")
+    empty = _drill(tmp_path, "", name="empty.yaml")
+    with pytest.raises(
+        ValidationFailed, match="expected a mapping of fields at the top level, got an empty file"
+    ):
+        load_model(Drill, empty)
