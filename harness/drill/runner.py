@@ -188,21 +188,6 @@ class DrillRunner:
 
     def _execute(self, adapter: ToxiproxyAdapter, toxiproxy_url: str, files: RunFiles) -> None:
         drill = self.drill
-        t0_unix = time.time()
-        # Journal t_s (monotonic) and request t_s (wall clock - t0_unix) share this instant.
-        self._t0_mono = time.monotonic()
-        files.write_meta(
-            RunMeta(
-                run_id=self.run_id,
-                drill=drill.model_dump(mode="json", by_alias=True),
-                drill_file=str(self.plan.drill_file) if self.plan.drill_file else None,
-                started_at=datetime.fromtimestamp(t0_unix, UTC).isoformat(),
-                started_at_unix_s=t0_unix,
-                bucket_s=drill.bucket_s,
-                target_url=drill.target.url,
-                toxiproxy_url=toxiproxy_url,
-            )
-        )
         recorder = Recorder(bucket_s=drill.bucket_s, sink=files.metric_rows)
         writes: list[AckedWrite] = []
 
@@ -221,13 +206,35 @@ class DrillRunner:
             writes.append(write)
             files.write(write)
 
+        # Before t0: with load.workers > 0 this starts the worker processes (~1-2 s).
+        classifier = RequestClassifier(drill.outcomes, drill.writes, 0.0)
         engine = LoadEngine(
             drill.load,
             self._user_classes,
             target_url=drill.target.url,
-            classifier=RequestClassifier(drill.outcomes, drill.writes, t0_unix),
+            classifier=classifier,
             on_sample=on_sample,
             on_write=on_write,
+            on_rows=files.metric_rows,  # load.workers > 0: the workers' rows and live data
+            on_live=self.live.add,
+            scenario_path=self.plan.scenario_path,
+            bucket_s=drill.bucket_s,
+        )
+        t0_unix = time.time()
+        classifier.t0_unix_s = t0_unix
+        # Journal t_s (monotonic) and request t_s (wall clock - t0_unix) share this instant.
+        self._t0_mono = time.monotonic()
+        files.write_meta(
+            RunMeta(
+                run_id=self.run_id,
+                drill=drill.model_dump(mode="json", by_alias=True),
+                drill_file=str(self.plan.drill_file) if self.plan.drill_file else None,
+                started_at=datetime.fromtimestamp(t0_unix, UTC).isoformat(),
+                started_at_unix_s=t0_unix,
+                bucket_s=drill.bucket_s,
+                target_url=drill.target.url,
+                toxiproxy_url=toxiproxy_url,
+            )
         )
         injector = FaultInjector(
             adapter, self.run_id, ledger_dir=ledger_dir(), on_event=lambda event: None

@@ -1,0 +1,38 @@
+"""Locustfile for the load tests: request names carry the pid of the process that sent them."""
+
+from __future__ import annotations
+
+import os
+
+from locust import FastHttpUser, constant, task
+
+
+class Hitter(FastHttpUser):
+    """Closed model: a request every 50 ms per user, tagged with the worker's pid."""
+
+    wait_time = constant(0.05)
+
+    @task
+    def hit(self) -> None:
+        pid = str(os.getpid())
+        self.client.get("/fast", name=f"fast-{pid}", headers={"X-Worker-Pid": pid})
+
+
+class SlowArrival(FastHttpUser):
+    """Open model: each arrival is one request to a 250 ms endpoint."""
+
+    wait_time = constant(0)
+
+    @task
+    def slow(self) -> None:
+        self.client.get("/slow?ms=250", name="slow")
+
+
+class QuickArrival(FastHttpUser):
+    """Open model: each arrival is one request to a 10 ms endpoint."""
+
+    wait_time = constant(0)
+
+    @task
+    def quick(self) -> None:
+        self.client.get("/slow?ms=10", name="quick")

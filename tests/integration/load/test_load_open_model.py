@@ -1,0 +1,45 @@
+"""The open model for real: arrivals on schedule against a server, dropped and corrected latency."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from load_helpers import report, run_drill, write_drill
+
+pytestmark = pytest.mark.slow
+
+
+def test_open_model_overloaded_drops_arrivals_and_corrects_latency(target, tmp_path: Path) -> None:
+    """5 users x 250 ms serve 20/s of 40/s: arrivals drop, achieved < intended, p99 corrected > p99."""
+    load = {
+        "model": "open",
+        "shape": {"type": "steady", "level": 40},
+        "max_concurrency": 5,
+        "user_classes": ["SlowArrival"],
+    }
+    code, run_dir, output = run_drill(write_drill(tmp_path, target.url, load, 5), tmp_path / "r")
+    assert code == 0, output
+    summary = report(run_dir)
+    load_summary = summary["load"]
+    assert load_summary["intended_rps"] == pytest.approx(40, rel=0.1)
+    assert load_summary["achieved_rps"] < 0.75 * load_summary["intended_rps"]
+    assert load_summary["dropped_arrivals"] > 0
+    phase = summary["phases"][0]
+    assert phase["p99_corrected_ms"] > phase["p99_ms"] + 100  # ~250 ms queued in the backlog
+
+
+def test_open_model_keeping_up_sends_every_arrival(target, tmp_path: Path) -> None:
+    """20 users easily serve 25/s of 10 ms requests: nothing dropped, achieved ~ intended."""
+    load = {
+        "model": "open",
+        "shape": {"type": "steady", "level": 25},
+        "max_concurrency": 20,
+        "user_classes": ["QuickArrival"],
+    }
+    code, run_dir, output = run_drill(write_drill(tmp_path, target.url, load, 4), tmp_path / "r")
+    assert code == 0, output
+    load_summary = report(run_dir)["load"]
+    assert load_summary["dropped_arrivals"] == 0
+    assert load_summary["intended_rps"] == pytest.approx(25, rel=0.1)
+    assert load_summary["achieved_rps"] == pytest.approx(load_summary["intended_rps"], rel=0.1)
