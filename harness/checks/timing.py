@@ -29,6 +29,7 @@ a few buckets when times must agree with the target's own log within 0.25 s.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -105,8 +106,13 @@ def _settle_time(
     window_s: float,
     hold_s: float | None,
     judge: Callable[[int, int], Judgement],
+    endpoints: Collection[str] | None = None,
 ) -> float | None:
-    """Seconds from ``start_s`` until windows pass for good; None if never, 0 if at once."""
+    """Seconds from ``start_s`` until windows pass for good; None if never, 0 if at once.
+
+    The transition is found in the buckets' time (the intended start under the open
+    model) and then moved by the mean send lag around it (see :func:`send_lag_s`).
+    """
     bucket_s = store.bucket_s
     k = window_buckets(window_s, bucket_s) or max(1, round(window_s / bucket_s))
     b_start, b_end = store.bucket_range(start_s, max(until_s, start_s))
@@ -118,7 +124,39 @@ def _settle_time(
         return None
     if first == 0:
         return 0.0
-    return max(0.0, _interpolate(spans, verdicts, first, k * bucket_s, bucket_s) - start_s)
+    instant = _interpolate(spans, verdicts, first, k * bucket_s, bucket_s)
+    b = math.floor(instant / bucket_s)
+    instant += send_lag_s(store, max(b - 1, b_start), max(b + 2, b_start + 1), endpoints)
+    return max(0.0, instant - start_s)
+
+
+def send_lag_s(
+    store: MetricStore, b0: int, b1: int, endpoints: Collection[str] | None = None
+) -> float:
+    """Mean delay (s) from intended to actual start of the requests in ``[b0, b1)``.
+
+    Under the open model a request sits in the bucket of its *intended* start, but the
+    target saw it when it was actually sent; when the load generator falls behind (a
+    busy machine) that is later. corrected - raw latency of a request is exactly that
+    delay, so the difference of the means is the mean delay. 0 without corrected
+    histograms (closed model: buckets already hold actual starts).
+    """
+    if not store.has_corrected(b0, b1):
+        return 0.0
+    raw = store.latency(b0, b1, endpoints, outcomes=None)
+    corrected = store.latency(b0, b1, endpoints, outcomes=None, corrected=True)
+    if not raw.count or raw.count != corrected.count:
+        return 0.0
+    return max(0.0, (_mean_ms(corrected) - _mean_ms(raw)) / 1000.0)
+
+
+_MEAN_QUANTILES = [(i + 0.5) / 2 for i in range(200)]  # midpoints of 200 equal slices, in %
+
+
+def _mean_ms(latency: Latency) -> float:
+    """Mean latency (ms) from 200 quantiles: HdrHistogram precision, enough for a lag."""
+    values = [v for v in latency.percentiles_ms(_MEAN_QUANTILES) if v is not None]
+    return sum(values) / len(values) if values else 0.0
 
 
 def _first_good(verdicts: Sequence[Judgement], hold_n: int) -> int | None:
@@ -139,13 +177,21 @@ def _interpolate(
     window_s: float,
     bucket_s: float,
 ) -> float:
-    """The instant (s) the transition happened, inside the last window before ``first``."""
-    good = verdicts[first]
+    """The instant (s) the transition happened, inside the last window before ``first``.
+
+    The good level is read from the window that starts where the last failing window
+    ends (wholly after the transition) when it passes; the first passing window may
+    still hold some of the bad level (up to the threshold), which would pull the
+    instant early by as much as threshold x window.
+    """
     last = first - 1
     while last >= 0 and verdicts[last] is None:
         last -= 1
-    if last < 0 or good is None:
+    if last < 0 or verdicts[first] is None:
         return spans[first][0] * bucket_s
+    k = round(window_s / bucket_s)
+    after = verdicts[last + k] if last + k < len(verdicts) else None
+    good = after if after is not None and after.passed else verdicts[first]
     t_last = spans[last][0] * bucket_s
     earlier = [v for v in verdicts[:last] if v is not None]
     failing = verdicts[last]
@@ -197,7 +243,7 @@ def failover_s(
             passed, {"failed": 1.0 - success}, frozenset() if passed else frozenset({"failed"})
         )
 
-    return _settle_time(store, applied_s, until_s, window_s, hold_s, judge)
+    return _settle_time(store, applied_s, until_s, window_s, hold_s, judge, endpoints)
 
 
 def recovery_s(
@@ -246,7 +292,7 @@ def recovery_s(
                 failed.add("fallback")
         return Verdict(not failed, bad, frozenset(failed))
 
-    return _settle_time(store, reverted_s, until_s, window_s, hold_s, judge)
+    return _settle_time(store, reverted_s, until_s, window_s, hold_s, judge, endpoints)
 
 
 def resilience_timings(

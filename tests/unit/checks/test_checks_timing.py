@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from harness.checks import CheckContext, TimingParams
+from harness.checks import CheckContext, TimingParams, parse_checks
+from harness.checks.resilience import report_timings
 from harness.checks.timing import baseline_of, failover_s, recovery_s
+from harness.errors import ValidationFailed
 from harness.metrics.synthetic import Seg, store_for
 from harness.results.model import FaultWindowRecord, Outcome
 
@@ -89,3 +91,150 @@ def test_context_timings_use_params() -> None:
     (timing,) = ctx.timings
     assert timing.failover_s == pytest.approx(2.3, abs=0.25)
     assert timing.recovery_s == pytest.approx(1.6, abs=0.25)
+
+
+# -- black hole: slow successes until the breaker opens, fallback until failback -------
+
+
+def blackhole(open_s: float, failback_s: float) -> list[Seg]:
+    """Fault 10-20 s: fallback after 700 ms until ``open_s``, then fast fallback until ``failback_s``."""
+    return [
+        Seg(0, 10, "orders", OK, 40, 20),
+        Seg(10, open_s, "orders", FB, 40, 700),
+        Seg(open_s, failback_s, "orders", FB, 40, 20),
+        Seg(failback_s, 30, "orders", OK, 40, 20),
+    ]
+
+
+FAULT = FaultWindowRecord(
+    fault="blackhole",
+    script="orders-primary-blackhole",
+    proxy="helpdesk_orders_primary",
+    type="timeout",
+    planned_start_s=10,
+    planned_end_s=20,
+    applied_s=10.0,
+    reverted_s=20.0,
+)
+
+
+def blackhole_ctx(open_s: float = 10.57, failback_s: float = 21.13) -> CheckContext:
+    """A context over the black-hole stream with 0.1 s buckets and default timing params."""
+    return CheckContext(
+        store_for(blackhole(open_s, failback_s), 0.1),
+        0.1,
+        [("baseline", 0, 10), ("fault", 10, 20), ("recovery", 20, 30)],
+        baseline_phase="baseline",
+        faults=[FAULT],
+    )
+
+
+@pytest.mark.parametrize("open_s", [10.53, 10.87, 11.4])
+def test_max_latency_ms_times_failover_until_reads_are_fast(open_s: float) -> None:
+    """With max_latency_ms, failover lasts until reads are fast again, within 0.1 s."""
+    store = store_for(blackhole(open_s, 21.0), 0.1)
+    assert failover_s(store, 10.0, 20.0, window_s=0.5) == 0.0  # slow successes still count
+    measured = failover_s(store, 10.0, 20.0, window_s=0.5, max_latency_ms=300)
+    assert measured == pytest.approx(open_s - 10.0, abs=0.1)
+
+
+@pytest.mark.parametrize("failback_s", [20.55, 21.13, 22.9])
+def test_fallback_tolerance_times_recovery_until_served_normally(failback_s: float) -> None:
+    """With fallback_tolerance, recovery lasts until reads leave the fallback, within 0.1 s."""
+    store = store_for(blackhole(10.6, failback_s), 0.1)
+    baseline = baseline_of(store, 0, 10)
+    assert recovery_s(store, 20.0, 30.0, baseline, window_s=0.5) == 0.0  # fast fallback passes
+    measured = recovery_s(store, 20.0, 30.0, baseline, window_s=0.5, fallback_tolerance=0.05)
+    assert measured == pytest.approx(failback_s - 20.0, abs=0.1)
+
+
+def test_fallback_tolerance_is_relative_to_the_baseline() -> None:
+    """A baseline that already has 30 % fallbacks is recovered to once back at 30 %."""
+    segs = [
+        Seg(0, 10, "orders", OK, 28, 20),
+        Seg(0, 10, "orders", FB, 12, 20),
+        Seg(10, 21.3, "orders", FB, 40, 20),
+        Seg(21.3, 30, "orders", OK, 28, 20),
+        Seg(21.3, 30, "orders", FB, 12, 20),
+    ]
+    store = store_for(segs, 0.1)
+    baseline = baseline_of(store, 0, 10)
+    assert baseline is not None and baseline.fallback_ratio == pytest.approx(0.3)
+    measured = recovery_s(store, 20.0, 30.0, baseline, window_s=0.5, fallback_tolerance=0.05)
+    assert measured == pytest.approx(1.3, abs=0.1)
+
+
+@pytest.mark.parametrize("failback_s", [21.13, 22.61])
+def test_noise_in_a_passing_criterion_does_not_move_the_instant(failback_s: float) -> None:
+    """One slow request just before failback (p95 still passing) leaves the recovery instant alone."""
+    segs = blackhole(10.6, failback_s) + [Seg(failback_s - 0.2, failback_s, "orders", FB, 5, 600)]
+    store = store_for(segs, 0.1)
+    baseline = baseline_of(store, 0, 10)
+    measured = recovery_s(store, 20.0, 30.0, baseline, window_s=0.5, fallback_tolerance=0.05)
+    assert measured == pytest.approx(failback_s - 20.0, abs=0.05)
+
+
+def test_blackhole_checks_pass_and_fail_on_their_limits() -> None:
+    """failover_time/recovery_time with the new fields pass within max_s and fail beyond it."""
+    ctx = blackhole_ctx()
+    base = {"fault": "orders-primary-blackhole", "endpoints": ["orders"], "window_s": 0.5}
+    failover = {**base, "type": "failover_time", "max_latency_ms": 300}
+    recovery = {**base, "type": "recovery_time", "fallback_tolerance": 0.05}
+    ok_f, bad_f, ok_r, bad_r = parse_checks(
+        [{**failover, "max_s": 1.0}, {**failover, "max_s": 0.3},
+         {**recovery, "max_s": 2.0}, {**recovery, "max_s": 0.5}]
+    )  # fmt: skip
+    results = [spec.evaluate(ctx) for spec in (ok_f, bad_f, ok_r, bad_r)]
+    assert [r.passed for r in results] == [True, False, True, False]
+    assert results[1].measured == pytest.approx(0.57, abs=0.1)
+    assert "(≤ 300 ms)" in results[1].detail and "breaching ≤ 0.3 s" in results[1].detail
+    assert results[3].measured == pytest.approx(1.13, abs=0.1)
+    assert "fallback ratio ≤ 0.05" in results[3].detail
+
+
+def test_recovery_never_back_to_normal_fails() -> None:
+    """Reads still on the fallback at the drill's end: recovery is 'never reached', failed."""
+    (spec,) = parse_checks(
+        [{"type": "recovery_time", "fallback_tolerance": 0.0, "max_s": 5, "fault": "blackhole"}]
+    )
+    result = spec.evaluate(blackhole_ctx(failback_s=30.0))
+    assert not result.passed and result.measured is None
+    assert "never reached" in result.detail
+
+
+def test_new_fields_are_validated() -> None:
+    """max_latency_ms must be positive and fallback_tolerance a ratio."""
+    with pytest.raises(ValidationFailed):
+        parse_checks([{"type": "failover_time", "max_s": 1, "max_latency_ms": 0}])
+    with pytest.raises(ValidationFailed):
+        parse_checks([{"type": "recovery_time", "max_s": 1, "fallback_tolerance": 1.5}])
+
+
+def test_report_timings_follow_the_drills_checks() -> None:
+    """The report's timing for a fault uses that fault's checks; defaults when there are none."""
+    ctx = blackhole_ctx()
+    (default,) = ctx.timings
+    assert default.failover_s == 0.0 and default.recovery_s == 0.0  # plain criteria
+    specs = parse_checks(
+        [
+            {"type": "failover_time", "fault": "blackhole", "max_s": 2, "window_s": 0.5,
+             "max_latency_ms": 300},
+            {"type": "recovery_time", "fault": "blackhole", "max_s": 2, "window_s": 0.5,
+             "fallback_tolerance": 0.05},
+        ]
+    )  # fmt: skip
+    (timing,) = report_timings(ctx, specs)
+    assert timing.failover_s == pytest.approx(0.57, abs=0.1)
+    assert timing.recovery_s == pytest.approx(1.13, abs=0.1)
+    (only_failover,) = report_timings(ctx, specs[:1])
+    assert only_failover.recovery_s == default.recovery_s
+    assert report_timings(ctx, []) == ctx.timings
+
+
+def test_timing_params_carry_the_new_criteria() -> None:
+    """TimingParams.max_latency_ms / fallback_tolerance reach CheckContext.timings."""
+    ctx = blackhole_ctx()
+    ctx.timing_params = TimingParams(window_s=0.5, max_latency_ms=300, fallback_tolerance=0.05)
+    (timing,) = ctx.timings
+    assert timing.failover_s == pytest.approx(0.57, abs=0.1)
+    assert timing.recovery_s == pytest.approx(1.13, abs=0.1)
