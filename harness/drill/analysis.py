@@ -32,7 +32,7 @@ def build_report(run_dir: Path) -> RunReport:
     """The report of the run in ``run_dir``, built from its raw files alone."""
     data = RunData(run_dir)
     drill = Drill.model_validate(data.meta.drill)
-    store = MetricStore.from_jsonl(data.metrics_path, data.meta.bucket_s)
+    store = MetricStore.from_rows(data.metric_rows(), data.meta.bucket_s)
     faults = fault_windows(data.events)
     writes = writes_summary(data)
     spans = [
