@@ -6,8 +6,10 @@ import pytest
 
 from harness.checks import CheckContext, TimingParams, parse_checks
 from harness.checks.resilience import report_timings
-from harness.checks.timing import baseline_of, failover_s, recovery_s
+from harness.checks.timing import baseline_of, failover_s, recovery_s, send_lag_s
 from harness.errors import ValidationFailed
+from harness.metrics.recorder import Recorder
+from harness.metrics.store import MetricStore
 from harness.metrics.synthetic import Seg, store_for
 from harness.results.model import FaultWindowRecord, Outcome
 
@@ -238,3 +240,36 @@ def test_timing_params_carry_the_new_criteria() -> None:
     (timing,) = ctx.timings
     assert timing.failover_s == pytest.approx(0.57, abs=0.1)
     assert timing.recovery_s == pytest.approx(1.13, abs=0.1)
+
+
+@pytest.mark.parametrize("failback_s", [21.13, 21.44, 22.07])
+def test_good_level_comes_from_after_the_transition(failback_s: float) -> None:
+    """A first passing window still holding some fallback does not pull recovery early."""
+    store = store_for(blackhole(10.6, failback_s), 0.1)
+    baseline = baseline_of(store, 0, 10)
+    measured = recovery_s(store, 20.0, 30.0, baseline, window_s=1.0, fallback_tolerance=0.05)
+    assert measured == pytest.approx(failback_s - 20.0, abs=0.02)
+
+
+def test_send_lag_moves_the_instant_to_when_requests_were_sent() -> None:
+    """Open model, generator 0.2 s behind: failover is timed by actual send, not intended start."""
+    rows: list = []
+    recorder = Recorder(0.1, rows.extend)
+    lag_us, open_s = 200_000, 10.6  # the breaker opened at 10.6 s (actual time)
+    for i in range(1200):  # 40 rps of intended starts over 0-30 s
+        intended = (i + 0.5) / 40
+        sent = intended + (lag_us / 1e6 if 9 < intended < 12 else 0.0)
+        raw_us = 700_000 if 10 <= sent < open_s else 20_000
+        outcome = OK if sent < 10 else FB
+        recorder.record(
+            t_s=intended,
+            endpoint="orders",
+            outcome=outcome,
+            latency_us=raw_us,
+            intended_latency_us=raw_us + int((sent - intended) * 1e6),
+        )
+    recorder.flush_all()
+    store = MetricStore.from_rows(rows, 0.1)
+    assert send_lag_s(store, 100, 110) == pytest.approx(0.2, abs=0.005)
+    measured = failover_s(store, 10.0, 20.0, window_s=0.5, max_latency_ms=300)
+    assert measured == pytest.approx(open_s - 10.0, abs=0.05)
