@@ -9,7 +9,12 @@ from harness.drill.model import AbortCondition, AbortMetric
 
 
 class AbortWatch:
-    """Judges each completed second of drill time against every abort condition."""
+    """Judges each completed second of drill time against every abort condition.
+
+    Resolution is one whole second: a second counts as bad when its ratio (or p95)
+    is over the limit, so a fault that starts mid-second can abort up to one second
+    sooner than ``for_s`` after it started (the integration test allows for this).
+    """
 
     def __init__(self, conditions: list[AbortCondition]) -> None:
         self.conditions = conditions

@@ -85,7 +85,7 @@ class RunSettings:
     toxiproxy_url: str | None = None
     on_tick: Any = None  # callable(LiveStatus) for the live view
     settle_timeout_s: float = 10.0
-    health_timeout_s: float = 10.0  # preflight: how long the target may take to answer healthy
+    health_timeout_s: float = 6.0  # preflight: how long the target may take to answer healthy
 
 
 @dataclass

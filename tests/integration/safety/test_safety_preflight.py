@@ -1,7 +1,7 @@
 """Preflight: nothing is injected until the target and Toxiproxy answer and the drill's proxies exist.
 
 The cases are slow only because they wait (the target health check retries for
-10 s), so one module fixture starts them all at once and each test reads its result.
+6 s), so one module fixture starts them all at once and each test reads its result.
 """
 
 from __future__ import annotations
