@@ -49,6 +49,19 @@ def _truth(events: list[dict], applied_unix: float, reverted_unix: float) -> tup
     return opened - applied_unix, failback - reverted_unix
 
 
+def _trial_read_s(events: list[dict], reverted_unix: float) -> float:
+    """How long after the breaker's reset period ended the failback was logged (diagnostic)."""
+    failback = next(
+        e["ts"] for e in events if e["event"] == "failback" and e["ts"] >= reverted_unix
+    )
+    reopened = max(
+        e["ts"]
+        for e in events
+        if e["event"] == "breaker_state" and e["to"] == "open" and e["ts"] < failback
+    )
+    return failback - (reopened + SETTINGS.breaker_reset_s)
+
+
 @pytest.mark.timeout(90)
 def test_blackhole_failover_and_recovery_match_events_log(tmp_path: Path) -> None:
     """Failover and recovery measured by the drill are within 0.25 s of the helpdesk's log."""
@@ -70,7 +83,9 @@ def test_blackhole_failover_and_recovery_match_events_log(tmp_path: Path) -> Non
     (timing,) = [t for t in outcome.report.timings if t.fault == FAULT]
     summary = (
         f"failover measured {failover} vs log {true_failover:.3f}; "
-        f"recovery measured {recovery} vs log {true_recovery:.3f}"
+        f"recovery measured {recovery} vs log {true_recovery:.3f} "
+        f"(log: first primary read back {_trial_read_s(events, t0 + fault.reverted_s):.3f} s "
+        "after the breaker allowed it)"
     )
     print(summary)
     assert failover is not None and recovery is not None, summary
@@ -78,6 +93,7 @@ def test_blackhole_failover_and_recovery_match_events_log(tmp_path: Path) -> Non
     assert abs(recovery - true_recovery) <= AGREEMENT_S, summary
     # the report's timings use the same criteria as the drill's checks
     assert (timing.failover_s, timing.recovery_s) == (failover, recovery)
-    # not the trivial case: a black hole takes at least the front's timeout to fail over
-    assert true_failover >= SETTINGS.timeout_s
-    assert true_recovery > 0.2
+    # not the trivial case (a `down` fault fails over at once): a black hole takes about
+    # the front's timeout (the journal stamps "applied" a few ms after the toxic is in place)
+    assert true_failover > 0.6 * SETTINGS.timeout_s, summary
+    assert true_recovery > 0.2, summary
