@@ -30,7 +30,7 @@ EXAMPLES = {
     "validate": "harness validate drills/*.yaml",
     "schema": "harness schema > drill.schema.json",
     "report": "harness report reports/20261123T101500Z-orders-primary-outage-1a2b3c",
-    "compare": "harness compare reports/<baseline run> reports/<candidate run> --latency-pct 10",
+    "compare": "harness compare baseline/report.json reports/20261123T101500Z-orders-primary-outage-1a2b3c --latency-pct 10",
     "cleanup": "harness cleanup --toxiproxy-url http://127.0.0.1:8474",
     "demo": "harness demo",
     "system": "harness system up --port 8080 --toxiproxy http://127.0.0.1:8474",
@@ -119,8 +119,28 @@ def _add_run_options(run: argparse.ArgumentParser) -> None:
     run.add_argument("--live", choices=["auto", "rich", "plain", "off"], default="auto")
 
 
+def _parse(argv: list[str]) -> argparse.Namespace:
+    """Parse ``argv``; what follows ``system``/``toxiproxy`` goes to that tool untouched.
+
+    argparse's REMAINDER does not take a first argument that looks like an option,
+    so ``harness toxiproxy --port 8474`` would be a usage error without this.
+    """
+    parser = _parser()
+    command = next((i for i, arg in enumerate(argv) if not arg.startswith("-")), None)
+    if command is not None and argv[command] in _PASSTHROUGH:
+        rest = argv[command + 1 :]
+        if rest[:1] not in (["-h"], ["--help"]):
+            args = parser.parse_args(argv[: command + 1])
+            args.args = rest
+            return args
+    return parser.parse_args(argv)
+
+
+_PASSTHROUGH = {"system", "toxiproxy"}
+
+
 def main(argv: list[str] | None = None) -> None:
-    args = _parser().parse_args(argv)
+    args = _parse(sys.argv[1:] if argv is None else argv)
     if args.command in _RUNS_LOAD:
         from harness.load import prepare_process
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -93,6 +94,20 @@ def test_every_command_help_has_an_example(
     out = capsys.readouterr().out
     assert f"usage: harness {command}" in out
     assert re.search(rf"example:\n  harness {command}\b", out), out
+
+
+@pytest.mark.parametrize("command", _commands())
+def test_every_help_example_parses(command: str) -> None:
+    """The example printed by ``harness COMMAND --help`` is accepted by the parser as written."""
+    example = cli.EXAMPLES[command].split(" > ")[0]  # drop a shell redirection
+    args = cli._parse(shlex.split(example)[1:])
+    assert args.command == command
+
+
+def test_passthrough_commands_keep_their_options() -> None:
+    """``harness toxiproxy --port 8474`` hands ``--port 8474`` to the embedded Toxiproxy."""
+    assert cli._parse(["toxiproxy", "--port", "8474"]).args == ["--port", "8474"]
+    assert cli._parse(["-v", "system", "up", "--port", "0"]).args == ["up", "--port", "0"]
 
 
 def test_top_level_help_lists_commands_and_exit_codes() -> None:
