@@ -41,7 +41,7 @@ class OutcomeRules(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     markers: list[Marker] = Field(default_factory=list)
-    shed_status: list[int] = Field(default_factory=lambda: [429, 503])
+    shed_status: list[int] = Field(default_factory=lambda: [429])  # 503 is an error unless declared
 
     def classify(
         self, status: int | None, headers: Mapping[str, str] | None, body: bytes | None

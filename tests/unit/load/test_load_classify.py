@@ -58,7 +58,7 @@ def test_module_does_not_import_locust() -> None:
         (200, Outcome.OK),
         (302, Outcome.OK),
         (429, Outcome.SHED),
-        (503, Outcome.SHED),
+        (503, Outcome.ERROR),
         (500, Outcome.ERROR),
         (404, Outcome.ERROR),
         (0, Outcome.ERROR),

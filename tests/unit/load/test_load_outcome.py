@@ -9,11 +9,11 @@ from harness.load.outcome import Marker, OutcomeRules
 from harness.results.model import Outcome
 
 
-def test_defaults_shed_429_and_503() -> None:
-    """Without configuration 429 and 503 are shed, other errors are errors, 2xx ok."""
+def test_defaults_shed_only_429() -> None:
+    """Without configuration only 429 is shed; 503 and other errors are errors, 2xx ok."""
     rules = OutcomeRules()
     assert rules.classify(429, None, None) is Outcome.SHED
-    assert rules.classify(503, None, None) is Outcome.SHED
+    assert rules.classify(503, None, None) is Outcome.ERROR
     assert rules.classify(502, None, None) is Outcome.ERROR
     assert rules.classify(None, None, None) is Outcome.ERROR
     assert rules.classify(204, None, None) is Outcome.OK
