@@ -218,10 +218,10 @@ class ToxiproxyAdapter:
         reply = self._send(self._client, "GET", "/proxies")
         self._raise_unless_ok(reply, "list its proxies")
         data = reply.json()
-        if not isinstance(data, dict):
+        if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
             raise ToxiproxyError(
-                f"Toxiproxy at {self.url} answered GET /proxies with something that is not a "
-                f"JSON object ({reply.body[:80]!r}) - is that URL really a Toxiproxy?"
+                f"Toxiproxy at {self.url} answered GET /proxies with something that is not an "
+                f"object of proxies ({reply.body[:80]!r}) - is that URL really a Toxiproxy?"
             )
         return {name: ProxyInfo.from_json({"name": name, **value}) for name, value in data.items()}
 

@@ -33,10 +33,11 @@ UNKNOWN_PROXY = {"deps-broken": [{"name": "ghost-down", "proxy": "ghost", "type"
 REMOTE = "http://192.0.2.10:8080"  # TEST-NET-1: never routed
 
 
-def _closed_port_url() -> str:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return f"http://127.0.0.1:{sock.getsockname()[1]}"
+def _closed_port() -> socket.socket:
+    """A port bound but never listening: connections are refused, and no other process can take it."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    return sock
 
 
 @dataclass
@@ -50,8 +51,9 @@ class Results:
 def results(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Results]:
     """Every preflight case, started in parallel against one controlled environment."""
     root = tmp_path_factory.mktemp("preflight")
-    dead = _closed_port_url()
-    with pytest.MonkeyPatch.context() as mp, drill_env() as env:
+    closed = _closed_port()
+    dead = f"http://127.0.0.1:{closed.getsockname()[1]}"
+    with closed, pytest.MonkeyPatch.context() as mp, drill_env() as env:
         mp.setenv("HARNESS_STATE_DIR", str(root / "state"))
         plain = write_drill(root / "drills" / "plain", "plain", BROKEN, faults=DEPS)
         ghost = write_drill(root / "drills" / "ghost", "ghost", BROKEN, faults=UNKNOWN_PROXY)

@@ -164,9 +164,10 @@ def test_set_enabled_on_missing_proxy() -> None:
         make(t).set_enabled("crm", False)
 
 
-def test_not_a_toxiproxy() -> None:
-    """A server that answers /proxies with non-JSON is called out."""
-    t = FakeTransport({("GET", "/proxies"): Reply(200, "<html>")})
+@pytest.mark.parametrize("body", ["<html>", '{"status": true}', "[1, 2]"])
+def test_not_a_toxiproxy(body: str) -> None:
+    """A server that answers /proxies with anything but an object of proxies is called out."""
+    t = FakeTransport({("GET", "/proxies"): Reply(200, body)})
     with pytest.raises(ToxiproxyError, match="is that URL really a Toxiproxy"):
         make(t).proxies()
 
