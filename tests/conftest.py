@@ -1,9 +1,13 @@
-"""Suite-wide settings: every test run keeps its fault ledgers in its own temporary folder."""
+"""Suite-wide fixtures: fault ledgers in a temporary folder per run, and headless Chromium."""
 
 from __future__ import annotations
 
 import os
+import signal
+import struct
+import subprocess
 from collections.abc import Iterator
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -22,3 +26,99 @@ def isolated_harness_state(tmp_path_factory: pytest.TempPathFactory) -> Iterator
             os.environ.pop("HARNESS_STATE_DIR", None)
         else:
             os.environ["HARNESS_STATE_DIR"] = previous
+
+
+# -- headless Chromium, for the report tests ---------------------------------------------
+
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_TIMEOUT_S = 60
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-extensions",
+    "--hide-scrollbars",
+    "--mute-audio",
+]
+
+
+class Dom(HTMLParser):
+    """The tags and text of a page as Chromium's --dump-dom printed it."""
+
+    def __init__(self, html: str) -> None:
+        super().__init__()
+        self.tags: list[tuple[str, dict[str, str]]] = []
+        self.text: list[str] = []
+        self.feed(html)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, {k: v or "" for k, v in attrs}))
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+
+    def having(self, tag: str, attr: str, word: str) -> list[dict[str, str]]:
+        return [a for t, a in self.tags if t == tag and word in a.get(attr, "").split()]
+
+
+class Browser:
+    """Headless Chromium, one process group a call, always killed afterwards."""
+
+    def __init__(self, profile_root: Path) -> None:
+        self.profile_root = profile_root
+        self._calls = 0
+
+    def dom(self, page: Path) -> Dom:
+        return Dom(self._run("--dump-dom", page.as_uri()))
+
+    def screenshot(self, page: Path, png: Path, width: int = 1400, height: int = 1800) -> bytes:
+        self._run(f"--screenshot={png}", f"--window-size={width},{height}", page.as_uri())
+        data = png.read_bytes()
+        assert data[:8] == b"\x89PNG\r\n\x1a\n"
+        assert struct.unpack(">II", data[16:24]) == (width, height)
+        assert len(data) > 50_000, "screenshot is suspiciously small (blank page?)"
+        return data
+
+    def _run(self, *args: str) -> str:
+        self._calls += 1
+        profile = self.profile_root / f"profile-{self._calls}"
+        proc = subprocess.Popen(
+            [CHROMIUM, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
+        try:
+            out, err = proc.communicate(timeout=CHROMIUM_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            _kill_group(proc)
+            _, err = proc.communicate()
+            pytest.fail(f"chromium did not finish within {CHROMIUM_TIMEOUT_S} s:\n{err[-2000:]}")
+        finally:
+            _kill_group(proc)
+        assert proc.returncode == 0, f"chromium exited {proc.returncode}:\n{err[-2000:]}"
+        return out
+
+
+def _kill_group(proc: subprocess.Popen[str]) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)  # the browser's helpers share its group
+    except ProcessLookupError:
+        pass
+    proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def browser(tmp_path_factory: pytest.TempPathFactory) -> Browser:
+    """Headless Chromium; skipped when missing, a failure when scripts/test promised it."""
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("HARNESS_REQUIRE_CHROMIUM"):
+            pytest.fail(f"{CHROMIUM} not found although scripts/test installs it")
+        pytest.skip(f"{CHROMIUM} not found: run scripts/install-chromium")
+    return Browser(tmp_path_factory.mktemp("chromium"))
