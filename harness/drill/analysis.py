@@ -32,21 +32,12 @@ def build_report(run_dir: Path) -> RunReport:
     """The report of the run in ``run_dir``, built from its raw files alone."""
     data = RunData(run_dir)
     drill = Drill.model_validate(data.meta.drill)
-    store = MetricStore.from_rows(data.metric_rows(), data.meta.bucket_s)
-    faults = fault_windows(data.events)
-    writes = writes_summary(data)
     spans = [
         PhaseSpan(name, start, end, faults=_phase_faults(drill, name))
         for name, start, end in drill.phase_windows()
     ]
-    context = CheckContext(
-        store=store,
-        bucket_s=data.meta.bucket_s,
-        phases=[(s.name, s.start_s, s.end_s) for s in spans],
-        baseline_phase=drill.baseline,
-        faults=faults,
-        writes=writes,
-    )
+    context = _context(data, drill, spans)
+    store, faults, writes = context.store, context.faults, context.writes
     specs = scoped_checks(drill)
     checks = [spec.evaluate(context) for spec in specs]
     peak, capacity_check = _capacity(drill, checks)
@@ -77,6 +68,24 @@ def build_report(run_dir: Path) -> RunReport:
         server_samples=data.server_samples,
         sustainable_peak=peak,
     )
+
+
+def _context(data: RunData, drill: Drill, spans: list[PhaseSpan]) -> CheckContext:
+    return CheckContext(
+        store=MetricStore.from_rows(data.metric_rows(), data.meta.bucket_s),
+        bucket_s=data.meta.bucket_s,
+        phases=[(s.name, s.start_s, s.end_s) for s in spans],
+        baseline_phase=drill.baseline,
+        faults=fault_windows(data.events),
+        writes=writes_summary(data),
+    )
+
+
+def phase_results(run_dir: Path, drill: Drill, phase: str) -> list[CheckResult]:
+    """The checks of one phase, judged on what the run has written so far (capacity search)."""
+    spans = [PhaseSpan(name, start, end) for name, start, end in drill.phase_windows()]
+    context = _context(RunData(run_dir), drill, spans)
+    return [spec.evaluate(context) for spec in scoped_checks(drill) if spec.phase == phase]
 
 
 def scoped_checks(drill: Drill) -> list:

@@ -46,6 +46,7 @@ from typing import Any
 import gevent
 
 from harness.drill.abort import AbortWatch
+from harness.drill.capacity import CapacityJudge
 from harness.drill.live import LiveStatus, LiveWindow
 from harness.drill.model import EMBEDDED
 from harness.drill.plan import DrillPlan, PlannedFault, ledger_dir
@@ -72,6 +73,7 @@ log = logging.getLogger(__name__)
 TICK_S = 0.05
 LATE_GRACE_S = 2.0  # a bucket is flushed this long after it closes; later requests add rows
 UNREACHABLE_GRACE_S = 5.0
+CAPACITY_SETTLE_S = 1.5  # capacity search: extra wait after a step's rows are flushed (workers lag)
 TOXIPROXY_WATCH_S = 1.0  # how often a running drill checks that Toxiproxy still answers
 
 
@@ -269,6 +271,11 @@ class DrillRunner:
         drill = self.drill
         phases = drill.phase_windows()
         abort_watch = AbortWatch(drill.abort)
+        capacity = (
+            CapacityJudge(drill, self.run_dir, settle_s=LATE_GRACE_S + CAPACITY_SETTLE_S)
+            if drill.capacity_search is not None
+            else None
+        )
         current_phase: str | None = None
         last_flush_s = 0.0
         while True:
@@ -294,6 +301,14 @@ class DrillRunner:
             if breached is not None:
                 self.state.aborted_by = breached.describe()
                 self._event(EventKind.ABORTED, f"abort condition met: {breached.describe()}")
+                break
+            broken = capacity.broken_step(now) if capacity is not None else None
+            if broken is not None:
+                self._event(
+                    EventKind.NOTE,
+                    f"capacity search: {broken} broke its checks; no higher step is run",
+                    step=broken,
+                )
                 break
             self._report_tick(engine, now, phase, end)
             gevent.sleep(TICK_S)
