@@ -456,12 +456,18 @@ class DrillFile(pytest.File):
         self.duration_s = drill.duration_s
         self._outcome: DrillOutcome | None = None
         self._error: DrillRunError | None = None
-        self.check_names = [spec.display_name for spec in scoped_checks(drill)]
+        specs = scoped_checks(drill)
+        self.check_names = [spec.display_name for spec in specs]
         seen: dict[str, int] = {}
-        for index, name in enumerate(self.check_names):
+        for index, (name, spec) in enumerate(zip(self.check_names, specs, strict=True)):
             seen[name] = seen.get(name, 0) + 1
             item_name = name if seen[name] == 1 else f"{name} #{seen[name]}"
-            yield CheckItem.from_parent(self, name=item_name, index=index)
+            # a capacity search's step checks are for reading: the step above the peak
+            # fails them by design, and the verdict is judged on the peak
+            informational = drill.capacity_search is not None and spec.phase is not None
+            yield CheckItem.from_parent(
+                self, name=item_name, index=index, informational=informational
+            )
         yield VerdictItem.from_parent(self, name="verdict")
 
     def outcome(self) -> DrillOutcome:
@@ -503,9 +509,10 @@ class _DrillItem(pytest.Item):
 class CheckItem(_DrillItem):
     """One SLA check of a drill, as a test: fails with measured value, threshold and report path."""
 
-    def __init__(self, *, index: int, **kwargs: Any) -> None:
+    def __init__(self, *, index: int, informational: bool = False, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.index = index
+        self.informational = informational
 
     def runtest(self) -> None:
         outcome = self.parent.outcome()
@@ -522,6 +529,8 @@ class CheckItem(_DrillItem):
             ("threshold", check.threshold),
             ("report", str(outcome.report_html)),
         ]
+        if not check.passed and self.informational:
+            pytest.xfail(f"capacity step beyond the sustainable peak: {describe_check(check)}")
         if not check.passed:
             raise DrillFailed(f"{describe_check(check)}\nreport: {outcome.report_html}")
 

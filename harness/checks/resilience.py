@@ -202,6 +202,9 @@ class LostWritesCheck(CheckBase):
 
     type: Literal["lost_writes"] = "lost_writes"
     max_count: int = Field(default=0, ge=0)
+    max_unverifiable: int = Field(
+        default=0, ge=0, description="writes whose read-back failed (5xx, timeout) that are tolerated"
+    )
 
     unit: ClassVar[str] = "count"
 
@@ -214,10 +217,16 @@ class LostWritesCheck(CheckBase):
         if writes is None:
             return self.result(bound, None, False, "no data: no writes were tracked")
         lost = len(writes.lost)
-        passed = lost <= self.max_count
+        unverifiable = len(writes.unverifiable)
+        passed = lost <= self.max_count and unverifiable <= self.max_unverifiable
         sample = f" (e.g. {', '.join(writes.lost[:3])})" if lost else ""
         detail = (
             f"{lost} of {writes.acknowledged} acknowledged write(s) were not read back"
-            f"{sample}; {len(writes.unverifiable)} could not be checked"
+            f"{sample}; {unverifiable} could not be checked"
         )
+        if unverifiable > self.max_unverifiable:
+            detail += (
+                f" - more than the {self.max_unverifiable} allowed: a write that cannot be read"
+                " back is not known to be kept"
+            )
         return self.result(bound, float(lost), passed, detail)

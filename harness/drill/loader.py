@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from harness.drill.model import CapacitySearch, Drill, PhaseSpec
+from harness.errors import ValidationFailed
 from harness.load.shapes import Step
 from harness.validation import load_model
 
@@ -16,15 +17,25 @@ def load_drill(path: Path) -> Drill:
 
 
 def expand_capacity_search(drill: Drill) -> Drill:
-    """Give a capacity-search drill its step phases (``step-1``, ``step-2`` ...) and step shape."""
+    """Give a capacity-search drill its step phases (``step-1``, ``step-2`` ...) and step shape.
+
+    Idempotent (an expanded drill is returned as it is); a drill that gives both its own
+    ``phases`` and ``capacity_search`` is refused.
+    """
     search: CapacitySearch | None = drill.capacity_search
-    if search is None or drill.phases:
+    if search is None:
         return drill
-    steps = int((search.max - search.start) // search.step) + 1
-    phases = [
-        PhaseSpec(name=f"step-{i + 1}", duration_s=search.step_s, checks=list(search.checks))
-        for i in range(steps)
-    ]
+    phases = step_phases(search)
+    if drill.phases:
+        if drill.phases == phases:
+            return drill
+        raise ValidationFailed(
+            f"drill {drill.name!r}",
+            [
+                "give either 'phases' or 'capacity_search', not both: a capacity search makes "
+                "its own phases (step-1, step-2 ...); remove 'phases'"
+            ],
+        )
     shape = Step(
         type="step", start=search.start, step=search.step, step_s=search.step_s, max=search.max
     )
@@ -36,6 +47,15 @@ def expand_capacity_search(drill: Drill) -> Drill:
             "load": load.model_dump(by_alias=True),
         }
     )
+
+
+def step_phases(search: CapacitySearch) -> list[PhaseSpec]:
+    """One phase per load step of a capacity search."""
+    steps = int((search.max - search.start) // search.step) + 1
+    return [
+        PhaseSpec(name=f"step-{i + 1}", duration_s=search.step_s, checks=list(search.checks))
+        for i in range(steps)
+    ]
 
 
 def step_level(search: CapacitySearch, phase_name: str) -> float:

@@ -190,7 +190,13 @@ class DrillRunner:
 
     def _execute(self, adapter: ToxiproxyAdapter, toxiproxy_url: str, files: RunFiles) -> None:
         drill = self.drill
-        recorder = Recorder(bucket_s=drill.bucket_s, sink=files.metric_rows)
+        self._capacity = (
+            CapacityJudge(drill, settle_s=LATE_GRACE_S + CAPACITY_SETTLE_S)
+            if drill.capacity_search is not None
+            else None
+        )
+        rows_sink = self._capacity.tee(files.metric_rows) if self._capacity else files.metric_rows
+        recorder = Recorder(bucket_s=drill.bucket_s, sink=rows_sink)
         writes: list[AckedWrite] = []
 
         def on_sample(sample: RequestSample) -> None:
@@ -217,7 +223,7 @@ class DrillRunner:
             classifier=classifier,
             on_sample=on_sample,
             on_write=on_write,
-            on_rows=files.metric_rows,  # load.workers > 0: the workers' rows and live data
+            on_rows=rows_sink,  # load.workers > 0: the workers' rows and live data
             on_live=self.live.add,
             scenario_path=self.plan.scenario_path,
             bucket_s=drill.bucket_s,
@@ -271,11 +277,7 @@ class DrillRunner:
         drill = self.drill
         phases = drill.phase_windows()
         abort_watch = AbortWatch(drill.abort)
-        capacity = (
-            CapacityJudge(drill, self.run_dir, settle_s=LATE_GRACE_S + CAPACITY_SETTLE_S)
-            if drill.capacity_search is not None
-            else None
-        )
+        capacity = self._capacity
         current_phase: str | None = None
         last_flush_s = 0.0
         while True:
@@ -306,7 +308,7 @@ class DrillRunner:
             if broken is not None:
                 self._event(
                     EventKind.NOTE,
-                    f"capacity search: {broken} broke its checks; no higher step is run",
+                    f"capacity search: {broken} broke its checks; stopped during {phase}",
                     step=broken,
                 )
                 break

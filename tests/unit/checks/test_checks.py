@@ -6,6 +6,7 @@ import pytest
 
 from harness.checks import REGISTRY, CheckContext, evaluate_all, parse_checks
 from harness.errors import ValidationFailed
+from harness.metrics.store import MetricStore
 from harness.metrics.synthetic import Seg, store_for
 from harness.results.model import CheckResult, FaultWindowRecord, Outcome, WritesSummary
 
@@ -258,6 +259,20 @@ def test_lost_writes_detail(traffic: CheckContext) -> None:
     """lost_writes reports the count and example ids."""
     result = build("lost_writes", {}).evaluate(traffic)
     assert result.measured == 1 and "T-7" in result.detail
+
+
+def test_lost_writes_fails_when_writes_could_not_be_read_back() -> None:
+    """A write whose read-back failed is not known to be kept: lost_writes fails unless tolerated."""
+    ctx = CheckContext(
+        store=MetricStore(0.25),
+        bucket_s=0.25,
+        phases=[("all", 0.0, 1.0)],
+        writes=WritesSummary(acknowledged=3, verified=1, lost=[], unverifiable=["T-1", "T-2"]),
+    )
+    strict = build("lost_writes", {}).evaluate(ctx)
+    assert not strict.passed and strict.measured == 0
+    assert "2 could not be checked" in strict.detail and "not known to be kept" in strict.detail
+    assert build("lost_writes", {"max_unverifiable": 2}).evaluate(ctx).passed
 
 
 def test_parse_checks_rejects_unknown_fields() -> None:

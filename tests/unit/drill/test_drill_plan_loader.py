@@ -60,7 +60,19 @@ def test_capacity_search_expands_into_one_phase_per_step() -> None:
     assert all(p.duration_s == 2 and len(p.checks) == 1 for p in expanded.phases)
     assert [expanded.load.shape.level(t) for t in (0.5, 2.5, 4.5)] == [2, 5, 8]
     assert [step_level(drill.capacity_search, f"step-{i}") for i in (1, 3)] == [2, 8]
-    assert expand_capacity_search(expanded) is expanded  # phases given: left alone
+    assert expand_capacity_search(expanded) is expanded  # already expanded: left alone
+
+
+def test_capacity_search_with_phases_of_its_own_is_refused(tmp_path: Path) -> None:
+    """A drill giving both 'phases' and 'capacity_search' is one clear error, not a crash later."""
+    path = _drill(
+        tmp_path,
+        BASE
+        + "capacity_search: {start: 1, step: 1, step_s: 1, max: 2, "
+        "checks: [{type: error_rate, max_ratio: 0.1}]}\n",
+    )
+    with pytest.raises(ValidationFailed, match="either 'phases' or 'capacity_search', not both"):
+        load_drill(path)
 
 
 def test_search_dirs_next_to_the_drill_first_then_cwd_then_project(
