@@ -208,10 +208,13 @@ def _validate(args: argparse.Namespace) -> int:
     from harness.drill.loader import load_drill
     from harness.drill.plan import plan_drill
 
+    from harness.load.scenario import load_user_classes
+
     failed = 0
     for path in args.drills:
         try:
             plan = plan_drill(load_drill(path), drill_file=path, allow_remote=True)
+            load_user_classes(plan.scenario_path, plan.drill.load.user_classes)
         except InputError as exc:
             failed += 1
             print(f"harness: {exc}", file=sys.stderr)
@@ -320,7 +323,7 @@ def _worker(args: argparse.Namespace) -> int:
     return EXIT_PASS
 
 
-_RUNS_LOAD = {"run", "demo", "worker"}
+_RUNS_LOAD = {"run", "demo", "validate", "worker"}
 _HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {
     "run": _run,
     "validate": _validate,

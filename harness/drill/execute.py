@@ -7,11 +7,12 @@ from pathlib import Path
 
 from harness.drill.analysis import build_report
 from harness.drill.live import LiveStatus
-from harness.drill.model import Drill
+from harness.drill.model import Drill, TargetSpec
 from harness.drill.plan import plan_drill
 from harness.drill.runner import DrillRunner, RunSettings
 from harness.report.writer import write_reports
 from harness.results.model import RunReport
+from harness.validation import validate
 
 
 def run_and_report(
@@ -27,9 +28,7 @@ def run_and_report(
 ) -> tuple[RunReport, Path]:
     """Run ``drill`` and write every report format; returns the report and the run directory."""
     if target_url:
-        drill = drill.model_copy(
-            update={"target": drill.target.model_copy(update={"url": target_url})}
-        )
+        drill = with_target_url(drill, target_url)
     plan = plan_drill(drill, drill_file=drill_file, allow_remote=allow_remote)
     settings = RunSettings(
         reports_dir=reports_dir, run_id=run_id, toxiproxy_url=toxiproxy_url, on_tick=on_tick
@@ -38,3 +37,11 @@ def run_and_report(
     report = build_report(run_dir)
     write_reports(report, run_dir)
     return report, run_dir
+
+
+def with_target_url(drill: Drill, url: str) -> Drill:
+    """``drill`` aimed at ``url`` (``--target-url``), validated like the drill file's own URL."""
+    target = validate(
+        TargetSpec, {**drill.target.model_dump(), "url": url}, source=f"--target-url {url!r}"
+    )
+    return drill.model_copy(update={"target": target})

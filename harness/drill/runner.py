@@ -83,7 +83,6 @@ class RunSettings:
 
     reports_dir: Path = Path("reports")
     run_id: str | None = None
-    target_url: str | None = None
     toxiproxy_url: str | None = None
     on_tick: Any = None  # callable(LiveStatus) for the live view
     settle_timeout_s: float = 10.0
@@ -110,10 +109,6 @@ class DrillRunner:
 
     def __init__(self, plan: DrillPlan, settings: RunSettings) -> None:
         drill = plan.drill
-        if settings.target_url:
-            drill = drill.model_copy(
-                update={"target": drill.target.model_copy(update={"url": settings.target_url})}
-            )
         self.plan = plan
         self.drill = drill
         self.settings = settings
