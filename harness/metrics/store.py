@@ -42,13 +42,14 @@ def zero_counts() -> dict[Outcome, int]:
 class _Cell:
     """Everything known about one (bucket, endpoint, outcome)."""
 
-    __slots__ = ("count", "retry_after_missing", "hists", "corrected")
+    __slots__ = ("count", "retry_after_missing", "hists", "corrected", "any_corrected")
 
     def __init__(self) -> None:
         self.count = 0
         self.retry_after_missing = 0
         self.hists: list[str] = []
         self.corrected: list[str] = []
+        self.any_corrected = False  # some row carried its own corrected histogram
 
 
 class MetricStore:
@@ -106,6 +107,7 @@ class MetricStore:
         cell.hists.append(row.hist)
         # a row without a corrected histogram counts there with its raw one
         cell.corrected.append(row.hist_corrected or row.hist)
+        cell.any_corrected = cell.any_corrected or row.hist_corrected is not None
         self.rows_loaded += 1
 
     # -- extent --------------------------------------------------------------------
@@ -198,11 +200,7 @@ class MetricStore:
 
     def has_corrected(self, b0: int, b1: int) -> bool:
         """True when some row of ``[b0, b1)`` carried a coordinated-omission corrected histogram."""
-        return any(
-            c is not h
-            for _, cell, _ in self._cells(b0, b1, None, None)
-            for h, c in zip(cell.hists, cell.corrected, strict=True)
-        )
+        return any(cell.any_corrected for _, cell, _ in self._cells(b0, b1, None, None))
 
 
 def sliding_windows(b0: int, b1: int, window_buckets: int) -> list[tuple[int, int]]:
