@@ -6,12 +6,17 @@ task takes them in order, re-reads the proxy's live toxic list for that
 direction, and runs the chunk through the toxics enabled for this connection
 before writing it. With no toxics and nothing queued the reader writes directly
 (fast path). Closing the connection closes both sockets and cancels every task.
+
+Any exception a pump raises (a socket error, or a bug in a toxic) closes the
+whole connection, so ``Connection.closed`` always resolves and nothing leaks;
+errors other than socket errors are logged with their traceback.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import random
 import socket
 import struct
@@ -22,6 +27,8 @@ from ._toxics import TOXIC_TYPES, Toxic
 
 if TYPE_CHECKING:
     from ._proxy import Proxy
+
+log = logging.getLogger(__name__)
 
 CHUNK_BYTES = 64 * 1024
 QUEUE_CHUNKS = 64
@@ -92,6 +99,9 @@ class Direction:
         except (ConnectionError, OSError):
             self.conn.close()
             return
+        except Exception:
+            self._failed("reading")
+            return
         await self.queue.put(_EOF)
 
     async def write_loop(self) -> None:
@@ -109,6 +119,19 @@ class Direction:
                     return
         except (ConnectionError, OSError):
             self.conn.close()
+        except Exception:
+            self._failed("writing")
+
+    def _failed(self, doing: str) -> None:
+        """A pump died of something other than a socket error: log it, close both ends."""
+        log.exception(
+            "proxy %s, connection %d, %s: error while %s; closing the connection",
+            self.conn.proxy.name,
+            self.conn.ordinal,
+            self.name,
+            doing,
+        )
+        self.conn.close()
 
     async def _run(self, chain: list[Toxic], index: int, data: bytes, arrived_at: float) -> None:
         if self.conn.closing:
@@ -225,7 +248,12 @@ class Connection:
             self._reset_timer = loop.call_later(delay_s, self.close, True)
 
     async def close_after_flush(self) -> None:
-        """Close gracefully once data already written has been handed to the kernel."""
+        """Close gracefully (FIN, not RST), without waiting.
+
+        Nothing is awaited here: ``close()`` calls ``transport.close()``, which
+        keeps the data already written to a socket and hands it to the kernel
+        before the socket is closed. Chunks still queued in a pump are dropped.
+        """
         self.close()
 
     def close(self, reset: bool = False) -> None:
