@@ -90,6 +90,11 @@ def _parser() -> argparse.ArgumentParser:
     cleanup = _command(sub, "cleanup", "remove faults left by drills that were killed")
     cleanup.add_argument("--toxiproxy-url", default="http://127.0.0.1:8474")
     cleanup.add_argument("--run-id", help="only this run's faults (default: runs no longer alive)")
+    cleanup.add_argument(
+        "--force-unowned",
+        action="store_true",
+        help="also remove harness toxics of runs that have no ledger here (see docs/faults.md)",
+    )
 
     demo = _command(sub, "demo", "start the reference system and Toxiproxy, run a failover drill")
     demo.add_argument("--drill", type=Path, default=DEMO_DRILL)
@@ -266,12 +271,18 @@ def _compare(args: argparse.Namespace) -> int:
 def _cleanup(args: argparse.Namespace) -> int:
     from harness.drill.plan import ledger_dir
     from harness.faults.adapter import ToxiproxyAdapter
-    from harness.faults.injector import remove_leftovers
+    from harness.faults.injector import sweep_leftovers
 
-    removed = remove_leftovers(
-        ToxiproxyAdapter(args.toxiproxy_url), ledger_dir=ledger_dir(), run_id=args.run_id
+    sweep = sweep_leftovers(
+        ToxiproxyAdapter(args.toxiproxy_url),
+        ledger_dir=ledger_dir(),
+        run_id=args.run_id,
+        force_unowned=args.force_unowned,
     )
+    removed = sweep.removed
     print("removed: " + ", ".join(removed) if removed else "nothing to remove")
+    for line in sweep.unowned:
+        print(f"not removed: {line}")
     return EXIT_PASS
 
 

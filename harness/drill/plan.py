@@ -88,6 +88,41 @@ def _node_tree(drill_file: Path | None) -> yaml.Node | None:
         return None
 
 
+def _name_clashes(faults: list[PlannedFault], origins: list[tuple[str, str]]) -> list[str]:
+    """Windows of faults with one name on one proxy that overlap, across all scripts.
+
+    Their toxics would get the same name (``harness.<run>.<fault>``), so the
+    injector could not apply the second one mid-drill; refuse them up front.
+    """
+    groups: dict[tuple[str, str], list[tuple[PlannedFault, str, str]]] = {}
+    for planned, (phase, where) in zip(faults, origins, strict=True):
+        fault = planned.window.fault
+        groups.setdefault((fault.proxy, fault.name), []).append((planned, phase, where))
+    problems: list[str] = []
+    seen: set[tuple[str, str, str, str]] = set()
+    for members in groups.values():
+        members.sort(key=lambda m: m[0].window.start_s)
+        open_: list[tuple[PlannedFault, str, str]] = []  # started, not yet ended
+        for b, phase_b, where in members:
+            open_ = [m for m in open_ if m[0].window.end_s > b.window.start_s]
+            for a, phase_a, _ in open_:
+                key = (a.script, phase_a, b.script, phase_b)
+                if key in seen:  # one sentence per pair of script uses, not per flap
+                    continue
+                seen.add(key)
+                fault = b.window.fault
+                problems.append(
+                    f"{where}: fault '{fault.name}' on proxy '{fault.proxy}' of script "
+                    f"'{a.script}' (phase {phase_a!r}, {a.window.start_s:g}-"
+                    f"{a.window.end_s:g} s) and of script '{b.script}' (phase {phase_b!r}, "
+                    f"{b.window.start_s:g}-{b.window.end_s:g} s) would be active at once, "
+                    "but two toxics on one proxy cannot have the same name "
+                    "(harness.<run>.<fault>) - rename one of them or move their windows apart"
+                )
+            open_.append((b, phase_b, where))
+    return problems
+
+
 def plan_drill(
     drill: Drill,
     *,
@@ -127,6 +162,7 @@ def plan_drill(
     except InputError as exc:
         problems.append(f"{at('load', 'scenario')}: {exc}")
     faults: list[PlannedFault] = []
+    origins: list[tuple[str, str]] = []  # per planned fault: (phase, where in the drill file)
     fault_dirs = search_dirs(drill_file, "faults")
     for index, (name, start_s, end_s) in enumerate(drill.phase_windows()):
         phase = drill.phases[index]
@@ -142,7 +178,10 @@ def plan_drill(
             except InputError as exc:
                 problems.append(f"{where}: phase {name!r}: {exc}")
                 continue
-            faults += [PlannedFault(script.name, w) for w in expand(script, start_s, end_s)]
+            windows = expand(script, start_s, end_s)
+            faults += [PlannedFault(script.name, w) for w in windows]
+            origins += [(name, where)] * len(windows)
+    problems += _name_clashes(faults, origins)
     if problems:
         raise ValidationFailed(source, problems)
     return DrillPlan(

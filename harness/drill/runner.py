@@ -38,7 +38,7 @@ import time
 import traceback
 import uuid
 from contextlib import ExitStack
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -59,7 +59,7 @@ from harness.drill.target import (
 )
 from harness.errors import InfrastructureError, ToxiproxyError
 from harness.faults.adapter import ToxiproxyAdapter
-from harness.faults.injector import FaultInjector, remove_leftovers
+from harness.faults.injector import FaultEvent, FaultEventKind, FaultInjector, remove_leftovers
 from harness.faults.specs import ProxySpec as ToxiproxyProxySpec
 from harness.load.engine import LoadEngine, RequestClassifier, RequestSample
 from harness.load.scenario import load_user_classes
@@ -95,8 +95,6 @@ class _State:
     aborted_by: str | None = None
     infrastructure_error: str | None = None
     target_unreachable_since_s: float | None = None
-    applied: set[int] = field(default_factory=set)
-    reverted: set[int] = field(default_factory=set)
 
 
 def new_run_id(drill_name: str) -> str:
@@ -118,6 +116,7 @@ class DrillRunner:
         self.live = LiveWindow()
         self.state = _State()
         self._t0_mono = 0.0
+        self._injector: FaultInjector | None = None  # what is applied: ask it, nobody else
 
     # -- the run -----------------------------------------------------------------------
 
@@ -239,9 +238,16 @@ class DrillRunner:
                 toxiproxy_url=toxiproxy_url,
             )
         )
+        # The injector journals each change itself, timed on the drill clock right before
+        # the Toxiproxy request that made it (failover is measured from that instant).
         injector = FaultInjector(
-            adapter, self.run_id, ledger_dir=ledger_dir(), on_event=lambda event: None
+            adapter,
+            self.run_id,
+            ledger_dir=ledger_dir(),
+            on_event=self._on_fault_event,
+            clock=self.now_s,
         )
+        self._injector = injector
         self._event(EventKind.RUN_STARTED, f"drill {drill.name} started against {drill.target.url}")
         watchers = [gevent.spawn(self._watch_target), gevent.spawn(self._watch_toxiproxy, adapter)]
         try:
@@ -315,37 +321,25 @@ class DrillRunner:
             self._event(EventKind.ABORTED, f"stopped by {self.state.stop_reason}")
 
     def _apply_due(self, injector: FaultInjector, now: float) -> None:
-        for index, planned in enumerate(self.plan.faults):
+        """Revert the windows that ended, then apply those that started (the injector journals).
+
+        Whether a window is applied is the injector's to say: a failed apply or
+        revert leaves it applied, and ``revert_all`` takes it off at the end.
+        """
+        for planned in self.plan.faults:
+            if now >= planned.window.end_s and injector.is_applied(planned.window):
+                injector.revert(planned.window)
+        for planned in self.plan.faults:
             window = planned.window
-            if index not in self.state.applied and window.start_s <= now < window.end_s:
-                self.state.applied.add(index)
+            if window.start_s <= now < window.end_s and not injector.is_applied(window):
                 injector.apply(window)
-                self._fault_event(EventKind.FAULT_APPLIED, planned)
-            if (
-                index in self.state.applied
-                and index not in self.state.reverted
-                and now >= window.end_s
-            ):
-                self.state.reverted.add(index)
-                injector.revert(window)
-                self._fault_event(EventKind.FAULT_REVERTED, planned)
 
     def _revert_all(self, injector: FaultInjector) -> None:
-        outstanding = [
-            (i, f)
-            for i, f in enumerate(self.plan.faults)
-            if i in self.state.applied and i not in self.state.reverted
-        ]
+        """Take every applied fault off; each success or failure is journaled as it happens."""
         try:
             injector.revert_all()
         except ToxiproxyError as exc:
-            for _, planned in outstanding:
-                self._fault_event(EventKind.FAULT_REVERT_FAILED, planned, error=str(exc))
             self.state.infrastructure_error = self.state.infrastructure_error or str(exc)
-            return
-        for index, planned in outstanding:
-            self.state.reverted.add(index)
-            self._fault_event(EventKind.FAULT_REVERTED, planned)
 
     def _watch_target(self) -> None:
         """Scrape the target's metrics and notice when it stops accepting connections at all."""
@@ -446,24 +440,46 @@ class DrillRunner:
         event = TimelineEvent(t_s=round(self.now_s(), 3), kind=kind, message=message, data=data)
         self._files.event(event)
 
-    def _fault_event(self, kind: EventKind, planned: PlannedFault, **extra: Any) -> None:
+    def _on_fault_event(self, event: FaultEvent) -> None:
+        """The injector's ``on_event``: journal the change at the time the injector took."""
+        if event.window is None:
+            return
+        planned = next(
+            (p for p in self.plan.faults if p.window == event.window),
+            PlannedFault("", event.window),  # not planned (cannot happen): journal it anyway
+        )
+        kind, extra = {
+            FaultEventKind.APPLIED: (EventKind.FAULT_APPLIED, {}),
+            FaultEventKind.REVERTED: (EventKind.FAULT_REVERTED, {}),
+            FaultEventKind.REVERT_FAILED: (EventKind.FAULT_REVERT_FAILED, {"error": event.detail}),
+            FaultEventKind.APPLY_UNDONE: (EventKind.NOTE, {"detail": event.detail}),
+        }[event.kind]
+        if event.kind is FaultEventKind.APPLIED and event.detail:
+            extra = {"detail": event.detail}
+        self._fault_event(kind, planned, t_s=event.t_s, **extra)
+
+    def _fault_event(
+        self, kind: EventKind, planned: PlannedFault, *, t_s: float | None = None, **extra: Any
+    ) -> None:
         fault = planned.window.fault
         verb = {
             EventKind.FAULT_APPLIED: "applied",
             EventKind.FAULT_REVERTED: "removed",
             EventKind.FAULT_REVERT_FAILED: "could not be removed",
+            EventKind.NOTE: "undone after its apply failed",
         }[kind]
-        self._event(
-            kind,
-            f"fault {fault.name} ({fault.type} on {fault.proxy}) {verb}",
-            fault=fault.name,
-            script=planned.script,
-            proxy=fault.proxy,
-            type=str(fault.type),
-            planned_start_s=planned.window.start_s,
-            planned_end_s=planned.window.end_s,
+        data = {
+            "fault": fault.name,
+            "script": planned.script,
+            "proxy": fault.proxy,
+            "type": str(fault.type),
+            "planned_start_s": planned.window.start_s,
+            "planned_end_s": planned.window.end_s,
             **extra,
-        )
+        }
+        when = self.now_s() if t_s is None else t_s
+        message = f"fault {fault.name} ({fault.type} on {fault.proxy}) {verb}"
+        self._files.event(TimelineEvent(t_s=round(when, 3), kind=kind, message=message, data=data))
 
     def _on_signal(self, name: str) -> None:
         self.state.stop_reason = self.state.stop_reason or name
@@ -471,11 +487,8 @@ class DrillRunner:
     def _report_tick(self, engine: LoadEngine, now: float, phase: str, phase_end: float) -> None:
         if self.settings.on_tick is None:
             return
-        active = [
-            f"{p.window.fault.name} on {p.window.fault.proxy}"
-            for i, p in enumerate(self.plan.faults)
-            if i in self.state.applied and i not in self.state.reverted
-        ]
+        windows = self._injector.applied_windows if self._injector is not None else []
+        active = [f"{w.fault.name} on {w.fault.proxy}" for w in windows]
         self.settings.on_tick(
             LiveStatus(
                 t_s=now,

@@ -4,7 +4,7 @@
     registry         the fault types and their attributes (one entry per type)
     timeline         expand(): a script -> absolute FaultWindows (flapping expanded)
     adapter          ToxiproxyAdapter: the only module that talks to Toxiproxy
-    injector         FaultInjector (apply/revert, ledgered) and remove_leftovers()
+    injector         FaultInjector (apply/revert, ledgered), remove_leftovers()/sweep_leftovers()
 
 See docs/faults.md for the file format and how leftovers are found.
 """
@@ -15,8 +15,10 @@ from harness.faults.injector import (
     FaultEvent,
     FaultEventKind,
     FaultInjector,
+    LeftoverSweep,
     parse_toxic_name,
     remove_leftovers,
+    sweep_leftovers,
     toxic_name,
 )
 from harness.faults.loader import available_fault_scripts, load_fault_script, resolve_fault_script
@@ -36,6 +38,7 @@ __all__ = [
     "FaultType",
     "FaultWindow",
     "Flapping",
+    "LeftoverSweep",
     "ProxyInfo",
     "ProxySpec",
     "Stream",
@@ -48,5 +51,6 @@ __all__ = [
     "parse_toxic_name",
     "remove_leftovers",
     "resolve_fault_script",
+    "sweep_leftovers",
     "toxic_name",
 ]

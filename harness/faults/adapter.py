@@ -31,6 +31,13 @@ Retries: a request that fails to *connect* (refused, reset, DNS) is retried a
 few times with a short exponential backoff with jitter (tenacity). HTTP error
 answers and read timeouts are never retried: the server saw the request.
 
+Timing: the calls that change what traffic sees (``add_toxic``,
+``update_toxic``, ``remove_toxic``, ``set_enabled``) take ``before_send``, called
+right before each attempt of the request goes out (after any retry backoff, and
+after waiting for ``_CLIENT_LOCK`` while another call holds it). The fault
+injector reads its clock there, so a fault's recorded time is when the request
+that made it effective was sent, not when the call returned.
+
 Errors: every failure leaves as a harness error (``ToxiproxyError`` or one of
 its subclasses) whose message names the server URL and the proxy/toxic.
 """
@@ -119,12 +126,20 @@ class _ClientTransport:
         self._port = port
         self._timeout_s = timeout_s
 
-    def request(self, method: str, path: str, body: Any | None = None) -> Reply:
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: Any | None = None,
+        before: Callable[[], None] | None = None,
+    ) -> Reply:
         kwargs: dict[str, Any] = {"timeout": self._timeout_s}
         if body is not None:
             kwargs["json"] = body
         with _CLIENT_LOCK:
             APIConsumer.host, APIConsumer.port = self._host, self._port
+            if before is not None:
+                before()  # after the lock wait: the request goes out now
             try:
                 resp = self._CALLS[method](path, **kwargs)
             except (ProxyExists, NotFound, InvalidToxic) as exc:
@@ -145,7 +160,15 @@ class _HttpxTransport:
         self._base_url = base_url
         self._timeout_s = timeout_s
 
-    def request(self, method: str, path: str, body: Any | None = None) -> Reply:
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: Any | None = None,
+        before: Callable[[], None] | None = None,
+    ) -> Reply:
+        if before is not None:
+            before()
         try:
             resp = httpx.request(method, self._base_url + path, json=body, timeout=self._timeout_s)
         except self._CONNECT_ERRORS as exc:
@@ -267,9 +290,13 @@ class ToxiproxyAdapter:
             current = self.proxies()
         return {s.name: current[s.name] for s in specs if s.name in current}
 
-    def set_enabled(self, proxy: str, enabled: bool) -> None:
+    def set_enabled(
+        self, proxy: str, enabled: bool, *, before_send: Callable[[], None] | None = None
+    ) -> None:
         """Bring a proxy up (True) or take it down (False: refuses and drops connections)."""
-        reply = self._send(self._http, "POST", f"/proxies/{_q(proxy)}", {"enabled": enabled})
+        reply = self._send(
+            self._http, "POST", f"/proxies/{_q(proxy)}", {"enabled": enabled}, before_send
+        )
         action = "enable" if enabled else "disable"
         self._raise_unless_ok(reply, f"{action} proxy '{proxy}'", proxy=proxy)
 
@@ -287,9 +314,13 @@ class ToxiproxyAdapter:
 
     # -- toxics ----------------------------------------------------------------
 
-    def add_toxic(self, proxy: str, toxic: ToxicSpec) -> None:
+    def add_toxic(
+        self, proxy: str, toxic: ToxicSpec, *, before_send: Callable[[], None] | None = None
+    ) -> None:
         """Add a toxic; ToxicAlreadyExists if one of that name is already on the proxy."""
-        reply = self._send(self._client, "POST", f"/proxies/{_q(proxy)}/toxics", toxic.to_json())
+        reply = self._send(
+            self._client, "POST", f"/proxies/{_q(proxy)}/toxics", toxic.to_json(), before_send
+        )
         self._raise_unless_ok(
             reply,
             f"add toxic '{toxic.name}' ({toxic.type}, {toxic.stream})",
@@ -297,26 +328,55 @@ class ToxiproxyAdapter:
             toxic=toxic.name,
         )
 
-    def update_toxic(self, proxy: str, toxic: ToxicSpec) -> None:
+    def update_toxic(
+        self, proxy: str, toxic: ToxicSpec, *, before_send: Callable[[], None] | None = None
+    ) -> None:
         """Change an existing toxic's toxicity and attributes in place."""
         body = {"toxicity": toxic.toxicity, "attributes": dict(toxic.attributes)}
         reply = self._send(
-            self._http, "POST", f"/proxies/{_q(proxy)}/toxics/{_q(toxic.name)}", body
+            self._http, "POST", f"/proxies/{_q(proxy)}/toxics/{_q(toxic.name)}", body, before_send
         )
         self._raise_unless_ok(reply, f"update toxic '{toxic.name}'", proxy=proxy, toxic=toxic.name)
 
-    def remove_toxic(self, proxy: str, toxic_name: str, *, missing_ok: bool = True) -> None:
+    def remove_toxic(
+        self,
+        proxy: str,
+        toxic_name: str,
+        *,
+        missing_ok: bool = True,
+        before_send: Callable[[], None] | None = None,
+    ) -> None:
         """Remove a toxic; a missing toxic (or proxy) is fine unless ``missing_ok`` is False."""
-        reply = self._send(self._client, "DELETE", f"/proxies/{_q(proxy)}/toxics/{_q(toxic_name)}")
+        reply = self._send(
+            self._client,
+            "DELETE",
+            f"/proxies/{_q(proxy)}/toxics/{_q(toxic_name)}",
+            before_send=before_send,
+        )
         if reply.status == 404 and missing_ok:
             return
         self._raise_unless_ok(reply, f"remove toxic '{toxic_name}'", proxy=proxy, toxic=toxic_name)
 
     # -- plumbing --------------------------------------------------------------
 
-    def _send(self, transport: Transport, method: str, path: str, body: Any = None) -> Reply:
+    def _send(
+        self,
+        transport: Transport,
+        method: str,
+        path: str,
+        body: Any = None,
+        before_send: Callable[[], None] | None = None,
+    ) -> Reply:
+        def attempt() -> Reply:
+            if before_send is None:
+                return transport.request(method, path, body)
+            if isinstance(transport, _ClientTransport | _HttpxTransport):
+                return transport.request(method, path, body, before=before_send)
+            before_send()  # another Transport (tests): right before its request
+            return transport.request(method, path, body)
+
         try:
-            return self._retrying(transport.request, method, path, body)
+            return self._retrying(attempt)
         except TransportConnectError as exc:
             raise ToxiproxyError(
                 f"Toxiproxy at {self.url} is not reachable ({method} {path}: {exc}; "

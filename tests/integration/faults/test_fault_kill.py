@@ -114,3 +114,31 @@ def test_ctrl_c_reverts_everything_in_finally(adapter: ToxiproxyAdapter, tmp_pat
             proc.stdout.close()
     assert all(p.enabled and not p.toxics for p in adapter.proxies().values())
     assert list(tmp_path.iterdir()) == []
+
+
+def _cleanup(url: str, ledger_dir: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "HARNESS_STATE_DIR": str(ledger_dir.parent)}
+    return subprocess.run(
+        [sys.executable, "-m", "harness", "cleanup", "--toxiproxy-url", url, *extra],
+        capture_output=True, text=True, env=env, timeout=60, check=False,
+    )
+
+
+def test_cleanup_leaves_toxics_without_ledger_unless_forced(
+    adapter: ToxiproxyAdapter, tmp_path: Path
+) -> None:
+    """A harness toxic no ledger here owns is reported, not removed; --force-unowned removes it."""
+    ledger_dir = tmp_path / "ledger"  # where `harness cleanup` looks under HARNESS_STATE_DIR
+    stray = ToxicSpec("harness.other-box.kb-slow", "latency", Stream.DOWNSTREAM, 1.0,
+                      {"latency": 5})
+    adapter.add_toxic("helpdesk_kb", stray)
+    first = _cleanup(adapter.url, ledger_dir)
+    assert first.returncode == 0, first.stderr
+    assert "nothing to remove" in first.stdout
+    assert "not removed: proxy 'helpdesk_kb': left toxic 'harness.other-box.kb-slow' alone" \
+        in first.stdout
+    assert [t.name for t in adapter.proxies()["helpdesk_kb"].toxics] == [stray.name]
+    forced = _cleanup(adapter.url, ledger_dir, "--force-unowned")
+    assert forced.returncode == 0, forced.stderr
+    assert "removed toxic 'harness.other-box.kb-slow'" in forced.stdout
+    assert adapter.proxies()["helpdesk_kb"].toxics == []

@@ -188,3 +188,37 @@ def test_unsupported_urls_are_input_errors(bad: str) -> None:
     """https and path prefixes are refused with the supported form."""
     with pytest.raises(InputError, match="http://host:port"):
         ToxiproxyAdapter(bad)
+
+
+def test_before_send_runs_before_each_attempt_after_the_backoff() -> None:
+    """before_send is called right before every attempt, so its last call dates the one that went out."""
+    log: list[str] = []
+    t = FakeTransport()
+    t.failures = [TransportConnectError("Connection refused")]
+    adapter = ToxiproxyAdapter(URL, transport=t, sleep=lambda s: log.append("sleep"))
+    adapter.add_toxic("nlu", TOXIC, before_send=lambda: log.append("send"))
+    assert log == ["send", "sleep", "send"] and len(t.requests) == 2
+    for call in (lambda b: adapter.set_enabled("nlu", False, before_send=b),
+                 lambda b: adapter.update_toxic("nlu", TOXIC, before_send=b),
+                 lambda b: adapter.remove_toxic("nlu", TOXIC.name, before_send=b)):
+        log.clear()
+        call(lambda: log.append("send"))
+        assert log == ["send"]
+
+
+def test_before_send_is_called_after_the_client_lock_is_taken(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Waiting for another call's turn on toxiproxy-python's global does not count as sending."""
+    from harness.faults import adapter as adapter_module
+
+    class Answer:
+        status_code, text = 200, "{}"
+
+    seen: list[bool] = []
+    monkeypatch.setitem(adapter_module._ClientTransport._CALLS, "POST",
+                        lambda path, **kwargs: Answer())
+    adapter = ToxiproxyAdapter(URL)
+    adapter.add_toxic("nlu", TOXIC, before_send=lambda: seen.append(
+        adapter_module._CLIENT_LOCK.locked()))
+    assert seen == [True]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from harness.faults import (
     ToxicSpec,
     parse_toxic_name,
     remove_leftovers,
+    sweep_leftovers,
     toxic_name,
 )
 
@@ -37,10 +39,14 @@ class FakeAdapter:
         self.calls: list[tuple[str, ...]] = []
         self.down = False
         self.on_call = lambda op: None
+        self.on_send = lambda op: None  # after before_send: while "on the wire"
 
-    def _enter(self, *call: str) -> None:
+    def _enter(self, *call: str, before_send: Callable[[], None] | None = None) -> None:
         self.calls.append(call)
         self.on_call(call)
+        if before_send is not None:
+            before_send()
+        self.on_send(call)
         if self.down:
             raise ToxiproxyError(f"Toxiproxy at {URL} is not reachable")
 
@@ -62,23 +68,27 @@ class FakeAdapter:
         for n in names:
             self._proxy(n)
 
-    def add_toxic(self, proxy: str, toxic: ToxicSpec) -> None:
-        self._enter("add", proxy, toxic.name)
+    def add_toxic(self, proxy: str, toxic: ToxicSpec, *,
+                  before_send: Callable[[], None] | None = None) -> None:
+        self._enter("add", proxy, toxic.name, before_send=before_send)
         self._proxy(proxy)
         if toxic.name in self.toxics[proxy]:
             raise ToxicAlreadyExists(toxic.name)
         self.toxics[proxy][toxic.name] = toxic
 
-    def update_toxic(self, proxy: str, toxic: ToxicSpec) -> None:
-        self._enter("update", proxy, toxic.name)
+    def update_toxic(self, proxy: str, toxic: ToxicSpec, *,
+                     before_send: Callable[[], None] | None = None) -> None:
+        self._enter("update", proxy, toxic.name, before_send=before_send)
         self.toxics[proxy][toxic.name] = toxic
 
-    def remove_toxic(self, proxy: str, toxic_name: str, *, missing_ok: bool = True) -> None:
-        self._enter("remove", proxy, toxic_name)
+    def remove_toxic(self, proxy: str, toxic_name: str, *, missing_ok: bool = True,
+                     before_send: Callable[[], None] | None = None) -> None:
+        self._enter("remove", proxy, toxic_name, before_send=before_send)
         self.toxics.get(proxy, {}).pop(toxic_name, None)
 
-    def set_enabled(self, proxy: str, enabled: bool) -> None:
-        self._enter("enable" if enabled else "disable", proxy)
+    def set_enabled(self, proxy: str, enabled: bool, *,
+                    before_send: Callable[[], None] | None = None) -> None:
+        self._enter("enable" if enabled else "disable", proxy, before_send=before_send)
         self._proxy(proxy)
         self.enabled[proxy] = enabled
 
@@ -130,7 +140,7 @@ def test_apply_names_the_toxic_after_the_run(injector: FaultInjector, adapter: F
     assert toxic.attributes == {"latency": 1500, "jitter": 200}
     assert events == [FaultEvent(FaultEventKind.APPLIED, "nlu-latency", "nlu",
                                  "harness.run1.nlu-latency", 100.0,
-                                 datetime(2024, 1, 1, tzinfo=UTC))]
+                                 datetime(2024, 1, 1, tzinfo=UTC), window=window(LATENCY))]
 
 
 def test_apply_is_idempotent(injector: FaultInjector, adapter: FakeAdapter,
@@ -379,3 +389,151 @@ def test_same_fault_name_on_two_proxies_is_fine(injector: FaultInjector,
         "harness.run1.nlu-latency"}
     injector.revert_all()
     assert not adapter.toxics["orders"] and not adapter.toxics["nlu"]
+
+
+def timed_injector(adapter: FakeAdapter, events: list[FaultEvent], ledger_dir: Path,
+                   clock: Clock) -> FaultInjector:
+    return FaultInjector(adapter, "run1", ledger_dir=ledger_dir, on_event=events.append,  # type: ignore[arg-type]
+                         clock=clock, wall_clock=lambda: datetime(2024, 1, 1, tzinfo=UTC))
+
+
+def test_event_times_are_read_right_before_the_effective_request(adapter: FakeAdapter,
+                                                                 tmp_path: Path) -> None:
+    """Reads before the change and the request's own round trip do not delay t_s."""
+    clock, events = Clock(), []
+    injector = timed_injector(adapter, events, tmp_path, clock)
+
+    def before_request(call: tuple[str, ...]) -> None:
+        clock.now += 1.0  # time passing before a request goes out (reads, lock waits)
+
+    def on_the_wire(call: tuple[str, ...]) -> None:
+        clock.now += 5.0  # the request's round trip (and its retries) take long
+
+    adapter.on_call, adapter.on_send = before_request, on_the_wire
+    injector.apply(window(LATENCY))  # add: sent at 101, back at 106
+    injector.apply(window(DOWN))  # require 107 -> 112, proxies 113 -> 118, disable sent at 119
+    injector.revert(window(LATENCY))  # remove sent at 125
+    injector.revert(window(DOWN))  # enable sent at 131
+    assert [(e.kind.value, e.fault, e.t_s) for e in events] == [
+        ("applied", "nlu-latency", 101.0), ("applied", "orders-down", 119.0),
+        ("reverted", "nlu-latency", 125.0), ("reverted", "orders-down", 131.0)]
+    assert [e.window for e in events] == [window(LATENCY), window(DOWN)] * 2
+
+
+def test_already_disabled_proxy_is_timed_when_decided(adapter: FakeAdapter,
+                                                      tmp_path: Path) -> None:
+    """No request makes the down effective: its time is when the injector decided."""
+    clock, events = Clock(), []
+    injector = timed_injector(adapter, events, tmp_path, clock)
+    adapter.enabled["orders"] = False
+    injector.apply(window(DOWN))
+    assert [(e.kind, e.t_s, e.detail) for e in events] == [
+        (FaultEventKind.APPLIED, 100.0, "proxy was already disabled")]
+
+
+def test_failing_on_event_is_logged_not_raised(adapter: FakeAdapter, tmp_path: Path,
+                                               caplog: pytest.LogCaptureFixture) -> None:
+    """A journal that cannot be written does not stop a revert half-way."""
+    def broken(event: FaultEvent) -> None:
+        raise OSError("disk full")
+
+    injector = FaultInjector(adapter, "run1", ledger_dir=tmp_path, on_event=broken)  # type: ignore[arg-type]
+    injector.apply(window(DOWN))
+    injector.revert_all()
+    assert adapter.enabled["orders"] and injector.active == []
+    assert "disk full" in caplog.text
+
+
+def test_is_applied_follows_the_window(injector: FaultInjector) -> None:
+    """is_applied/applied_windows say which window the injector holds, half-applied ones too."""
+    first, second = window(DOWN, 0, 2), window(DOWN, 4, 6)
+    assert not injector.is_applied(first) and injector.applied_windows == []
+    injector.apply(first)
+    assert injector.is_applied(first) and not injector.is_applied(second)
+    assert injector.applied_windows == [first]
+    injector.revert(first)
+    assert not injector.is_applied(first) and injector.applied_windows == []
+
+
+def test_failed_apply_is_undone_not_reverted(injector: FaultInjector, adapter: FakeAdapter,
+                                             events: list[FaultEvent]) -> None:
+    """An apply that failed was never 'applied', so undoing it is no 'reverted' event either."""
+    adapter.down = True
+    with pytest.raises(ToxiproxyError):
+        injector.apply(window(LATENCY))
+    assert injector.is_applied(window(LATENCY))  # still to be undone
+    adapter.down = False
+    injector.revert_all()
+    assert [e.kind for e in events] == [FaultEventKind.APPLY_UNDONE]
+    assert "apply had failed midway" in events[0].detail
+
+
+def test_failed_revert_then_revert_all_reports_both(injector: FaultInjector, adapter: FakeAdapter,
+                                                    events: list[FaultEvent]) -> None:
+    """A revert that fails stays applied; the later successful revert_all reports 'reverted'."""
+    injector.apply(window(DOWN))
+    adapter.down = True
+    with pytest.raises(ToxiproxyError):
+        injector.revert(window(DOWN))
+    assert injector.is_applied(window(DOWN))
+    adapter.down = False
+    injector.revert_all()
+    assert [e.kind for e in events] == [FaultEventKind.APPLIED, FaultEventKind.REVERT_FAILED,
+                                        FaultEventKind.REVERTED]
+    assert adapter.enabled["orders"] and not injector.is_applied(window(DOWN))
+
+
+def test_toxic_of_a_run_without_ledger_is_left_alone_and_reported(adapter: FakeAdapter,
+                                                                  tmp_path: Path) -> None:
+    """No ledger names the run: maybe it is starting, maybe it uses another ledger folder."""
+    adapter.toxics["nlu"] = {"harness.elsewhere.a": ToxicSpec("harness.elsewhere.a", "latency")}
+    sweep = sweep_leftovers(adapter, ledger_dir=tmp_path)  # type: ignore[arg-type]
+    assert sweep.removed == []
+    [line] = sweep.unowned
+    assert "left toxic 'harness.elsewhere.a' alone" in line and "run 'elsewhere'" in line
+    assert "--force-unowned" in line
+    assert set(adapter.toxics["nlu"]) == {"harness.elsewhere.a"}
+    assert remove_leftovers(adapter, ledger_dir=tmp_path) == []  # type: ignore[arg-type]
+
+
+def test_force_unowned_removes_toxics_without_ledger_but_never_live_ones(
+        adapter: FakeAdapter, tmp_path: Path) -> None:
+    """--force-unowned takes toxics of runs without ledger; a live run's toxic still stays."""
+    adapter.toxics["nlu"] = {n: ToxicSpec(n, "latency") for n in
+                             ("harness.elsewhere.a", "harness.live.b", "someone-elses")}
+    plant_ledger(tmp_path, "live", os.getpid())
+    sweep = sweep_leftovers(adapter, ledger_dir=tmp_path, force_unowned=True)  # type: ignore[arg-type]
+    assert sweep.removed == ["proxy 'nlu': removed toxic 'harness.elsewhere.a'"]
+    assert sweep.unowned == []
+    assert set(adapter.toxics["nlu"]) == {"harness.live.b", "someone-elses"}
+
+
+def test_run_starting_during_cleanup_keeps_its_toxic(adapter: FakeAdapter,
+                                                     tmp_path: Path) -> None:
+    """The race: run A ledgers and adds a toxic after B read the ledgers, before B lists proxies."""
+    run_a = make_injector(adapter, [], tmp_path, "run-a")
+
+    def a_starts_now(call: tuple[str, ...]) -> None:
+        if call == ("proxies",) and not run_a.active:
+            run_a.apply(window(LATENCY))
+
+    adapter.on_call = a_starts_now
+    assert remove_leftovers(adapter, ledger_dir=tmp_path) == []  # type: ignore[arg-type]
+    assert set(adapter.toxics["nlu"]) == {"harness.run-a.nlu-latency"}
+    assert run_a.ledger_path.exists()
+
+
+def test_dead_run_id_reused_by_a_new_run_during_cleanup_is_spared(adapter: FakeAdapter,
+                                                                  tmp_path: Path) -> None:
+    """A dead ledger replaced by a live run of the same id before the listing: its toxic stays."""
+    adapter.toxics["nlu"] = {"harness.again.a": ToxicSpec("harness.again.a", "latency")}
+    plant_ledger(tmp_path, "again", dead_pid())
+
+    def reused(call: tuple[str, ...]) -> None:
+        if call == ("proxies",):
+            plant_ledger(tmp_path, "again", os.getpid())
+
+    adapter.on_call = reused
+    assert remove_leftovers(adapter, ledger_dir=tmp_path) == []  # type: ignore[arg-type]
+    assert set(adapter.toxics["nlu"]) == {"harness.again.a"}
+    assert (tmp_path / "again.json").exists()  # the new run's ledger is not deleted either
