@@ -26,6 +26,7 @@ from harness.results.model import (
     Verdict,
     WritesSummary,
 )
+from harness.results.raw import DROPPED_ENDPOINT
 
 
 def build_report(run_dir: Path) -> RunReport:
@@ -206,7 +207,9 @@ def _load_summary(
         "workers": max(drill.load.workers, 1),
     }
     if drill.load.model is LoadModel.OPEN and duration_s > 0:
-        total = sum(store.counts(*store.bucket_range(0, duration_s)).values())
+        b0, b1 = store.bucket_range(0, duration_s)
+        sent = [e for e in store.endpoints if e != DROPPED_ENDPOINT]  # drops were never sent
+        total = sum(store.counts(b0, b1, endpoints=sent).values())
         summary |= {
             "intended_rps": data.get("intended_arrivals", 0) / duration_s,
             "achieved_rps": total / duration_s,

@@ -84,6 +84,13 @@ class LoadSpec(_Spec):
     workers: int = Field(
         default=0, ge=0, description="Locust worker processes; 0 runs the load in-process"
     )
+    drain_s: float = Field(
+        default=10.0,
+        ge=0,
+        le=300,
+        description="At the end: how long requests in flight may take to finish; "
+        "those still open then are recorded as errors",
+    )
 
 
 class WriteRule(_Spec):

@@ -82,6 +82,24 @@ class RequestClassifier:
         )
         return sample, self._acked_write(name, status, outcome, body, t_s)
 
+    def cut_off(
+        self, *, name: str, start_unix_s: float, end_unix_s: float, lateness_s: float | None
+    ) -> RequestSample:
+        """A request still in flight when the drain limit ran out: an error where it started.
+
+        Its latency is the time it had when it was cut off (a lower bound of the real
+        one); open model: counted from its intended start, as any other request.
+        """
+        latency_us = max(int(round((end_unix_s - start_unix_s) * 1_000_000)), 0)
+        if lateness_s is not None:
+            lateness_s = max(float(lateness_s), 0.0)
+            intended_latency_us: int | None = latency_us + int(round(lateness_s * 1_000_000))
+            t_s = start_unix_s - lateness_s - self.t0_unix_s
+        else:
+            intended_latency_us = None
+            t_s = start_unix_s - self.t0_unix_s
+        return RequestSample(t_s, name, Outcome.ERROR, latency_us, intended_latency_us, False)
+
     def _acked_write(
         self, name: str, status: int, outcome: Outcome, body: bytes | None, t_s: float
     ) -> AckedWrite | None:

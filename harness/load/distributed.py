@@ -9,7 +9,8 @@ closed-model level is set here (``runner.start`` dispatches users to workers).
 Workers send their closed buckets, writes and live samples with every Locust
 report (``report_to_master``, every ``WORKER_REPORT_INTERVAL_S``); the master's
 ``worker_report`` listener hands them to the drill's sinks. :meth:`MasterLoad.stop`
-asks each worker for its last data, quits them and makes sure no process is left.
+asks each worker to drain (requests in flight finish or are recorded as cut off)
+and send its last data, quits them and makes sure no process is left.
 
 Environment variables (the drill file stays the same on every machine):
 
@@ -59,7 +60,7 @@ from harness.load.protocol import (
 
 log = logging.getLogger(__name__)
 
-FINAL_TIMEOUT_S = 10.0
+FINAL_MARGIN_S = 5.0  # beyond load.drain_s: a worker's last report on its way
 READY_TIMEOUT_S = 10.0
 PROCESS_EXIT_TIMEOUT_S = 5.0
 
@@ -230,6 +231,7 @@ class MasterLoad:
             bucket_s=self.bucket_s,
             outcomes=self.classifier.rules,
             writes=list(self.classifier.writes.values()),
+            drain_s=self.spec.drain_s,
         )
         self.runner.send_message(MSG_CONFIG, self._config_data())
         deadline = time.monotonic() + READY_TIMEOUT_S
@@ -279,7 +281,7 @@ class MasterLoad:
         asked = [c for c in self.ready if c in self.runner.clients]
         for client_id in asked:
             self.runner.send_message(MSG_STOP, None, client_id=client_id)
-        deadline = time.monotonic() + FINAL_TIMEOUT_S
+        deadline = time.monotonic() + self.spec.drain_s + FINAL_MARGIN_S
         while any(c not in self.final for c in asked):
             if time.monotonic() > deadline:
                 missing = [c for c in asked if c not in self.final]

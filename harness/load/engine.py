@@ -12,7 +12,14 @@ Closed model: the level is a number of users. Open model: the level is arrivals 
 second; a dispatcher greenlet (:class:`ArrivalGate`) issues arrivals on a fixed
 schedule. An arrival waits in a bounded backlog until a user is free; its latency
 is also recorded from its *intended* time (corrected for coordinated omission),
-and arrivals that find the backlog full are dropped and counted.
+and arrivals that find the backlog full are dropped: counted, and recorded as rows
+of the endpoint ``harness:dropped`` (:mod:`harness.load.dropped`).
+
+The end of a drill is graceful (:meth:`LoadEngine.stop`): no new arrival and no
+new request; requests in flight (:mod:`harness.load.inflight`, registered when
+they start by :func:`track_requests`) get up to ``load.drain_s`` to finish and
+are recorded as usual; those still open then are recorded as errors in the
+bucket they started in; then the users are killed.
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import gevent
+from gevent import GreenletExit
 from gevent.queue import Queue
 from locust import User
 from locust.env import Environment
@@ -32,14 +40,24 @@ from locust.runners import Runner
 from harness.drill.model import LoadModel, LoadSpec
 from harness.errors import InputError
 from harness.load.classify import ARRIVAL_LATENESS_KEY, RequestClassifier, RequestSample
+from harness.load.dropped import DroppedArrivals
+from harness.load.inflight import InFlight
 from harness.results.model import Outcome
 from harness.results.raw import AckedWrite, MetricRow
 
-__all__ = ["ArrivalGate", "LoadEngine", "RequestClassifier", "RequestSample"]
+__all__ = [
+    "ArrivalGate",
+    "LoadEngine",
+    "RequestClassifier",
+    "RequestSample",
+    "track_requests",
+    "wait_for_in_flight",
+]
 
 log = logging.getLogger(__name__)
 
 DISPATCH_MAX_SLEEP_S = 0.05  # the dispatcher notices a new rate at least this often
+DRAIN_POLL_S = 0.02
 
 
 class ArrivalGate:
@@ -51,9 +69,10 @@ class ArrivalGate:
     late it starts (``now - T``), and every request of that task carries it.
     """
 
-    def __init__(self, max_backlog: int) -> None:
+    def __init__(self, max_backlog: int, on_drop: Callable[[float], None] | None = None) -> None:
         self.rate_per_s = 0.0
         self.max_backlog = max_backlog
+        self.on_drop = on_drop  # called with the intended time (unix s) of each dropped arrival
         self.issued = 0
         self.dropped = 0
         self._idle = 0
@@ -87,6 +106,8 @@ class ArrivalGate:
         self.issued += 1
         if self._queue.qsize() - self._idle >= self.max_backlog:
             self.dropped += 1
+            if self.on_drop is not None:
+                self.on_drop(intended_unix_s)
             return False
         self._queue.put_nowait(intended_unix_s)
         return True
@@ -147,6 +168,59 @@ def _gated(user_class: type[User], gate: ArrivalGate) -> type[User]:
     return type(user_class.__name__, (user_class,), namespace)
 
 
+def track_requests(user_class: type[User], in_flight: InFlight) -> type[User]:
+    """A subclass of ``user_class`` whose client registers each request in ``in_flight``.
+
+    Every client with a ``request`` method (``HttpUser``, ``FastHttpUser``: their
+    ``get``/``post``/... go through it) is tracked from the moment a request starts
+    until it returns. Once ``in_flight`` is closed, a new request is not sent: the
+    user ends quietly (``GreenletExit``, also from ``on_start``/``on_stop``). A
+    request killed while in flight after the close stays registered, for
+    :meth:`InFlight.cut_off`; one killed during the drill (a closed-model ramp-down
+    stopping a user) is forgotten, as Locust does.
+    """
+    base_init = user_class.__init__
+
+    def __init__(self: User, *args: Any, **kwargs: Any) -> None:
+        base_init(self, *args, **kwargs)
+        client = getattr(self, "client", None)
+        original = getattr(client, "request", None)
+        if callable(original):
+            client.request = _tracked_request(original, self, in_flight)
+
+    namespace = {"__init__": __init__, "__module__": user_class.__module__}
+    return type(user_class.__name__, (user_class,), namespace)
+
+
+def _tracked_request(original: Callable[..., Any], user: User, in_flight: InFlight) -> Any:
+    def request(method: str, url: str, *args: Any, **kwargs: Any) -> Any:
+        if in_flight.closed:
+            raise GreenletExit  # the drill is over: nothing new leaves, the user just ends
+        name = kwargs.get("name") or url
+        token = in_flight.begin(str(name), time.time(), getattr(user, "_harness_lateness", None))
+        try:
+            result = original(method, url, *args, **kwargs)
+        except GreenletExit:
+            if not in_flight.closed:
+                in_flight.end(token)  # a ramp-down killed the user: not recorded
+            raise  # after the close: cut off, left for InFlight.cut_off()
+        except BaseException:
+            in_flight.end(token)
+            raise
+        in_flight.end(token)
+        return result
+
+    return request
+
+
+def wait_for_in_flight(in_flight: InFlight, limit_s: float) -> None:
+    """Close ``in_flight`` and wait until no request is in flight, at most ``limit_s``."""
+    in_flight.closed = True
+    deadline = time.monotonic() + limit_s
+    while len(in_flight) and time.monotonic() < deadline:
+        gevent.sleep(min(DRAIN_POLL_S, max(deadline - time.monotonic(), 0.0)))
+
+
 SampleSink = Callable[[RequestSample], None]
 WriteSink = Callable[[AckedWrite], None]
 RowsSink = Callable[[list[MetricRow]], None]
@@ -184,7 +258,10 @@ class LoadEngine:
         self.runner: Runner | None = None
         self.master: Any = None  # harness.load.distributed.MasterLoad with workers
         self.gate: ArrivalGate | None = None
+        self.drops: DroppedArrivals | None = None
+        self.in_flight = InFlight()
         self._level: float | None = None
+        self._stopped = False
         if spec.workers > 0:
             if spec.model is LoadModel.OPEN:
                 raise InputError(
@@ -208,10 +285,14 @@ class LoadEngine:
             )
             self.env = self.master.env
             return
-        self.gate = (
-            ArrivalGate(max_backlog=spec.max_concurrency) if spec.model is LoadModel.OPEN else None
-        )
-        classes = [_gated(c, self.gate) for c in user_classes] if self.gate else list(user_classes)
+        if spec.model is LoadModel.OPEN:
+            if on_rows is None:
+                raise InputError("load.model 'open' needs a rows sink (LoadEngine(on_rows=...))")
+            self.drops = DroppedArrivals(bucket_s, sink=on_rows)
+            self.gate = ArrivalGate(max_backlog=spec.max_concurrency, on_drop=self._on_drop)
+        classes = [track_requests(c, self.in_flight) for c in user_classes]
+        if self.gate is not None:
+            classes = [_gated(c, self.gate) for c in classes]
         self.env = Environment(user_classes=classes, host=target_url, catch_exceptions=True)
         self.env.events.request.add_listener(self._on_request)
 
@@ -239,6 +320,10 @@ class LoadEngine:
         if write is not None:
             self.on_write(write)
 
+    def _on_drop(self, intended_unix_s: float) -> None:
+        assert self.drops is not None
+        self.drops.record(intended_unix_s - self.classifier.t0_unix_s)
+
     def start(self) -> None:
         """Drill time starts now: no users yet (closed) or all users waiting for arrivals (open)."""
         if self.master is not None:
@@ -256,6 +341,8 @@ class LoadEngine:
             raise RuntimeError("LoadEngine.set_level() before start(); call start() first")
         if self.gate is not None:
             self.gate.rate_per_s = max(level, 0.0)
+            if self.drops is not None:  # arrivals are issued in time order: ended buckets are whole
+                self.drops.flush(time.time() - self.classifier.t0_unix_s)
             return
         users = max(int(round(level)), 0)
         if self.master is not None:
@@ -270,16 +357,41 @@ class LoadEngine:
         return self.runner.user_count if self.runner is not None else 0
 
     def stop(self) -> None:
-        """Stop every user, the dispatcher and the workers; safe to call twice."""
+        """End the load gracefully (see the module docs); safe to call twice.
+
+        No new arrival and no new request; requests in flight get up to
+        ``load.drain_s`` to finish; those still open then are recorded as errors
+        (through ``on_sample``) in the bucket they started in; then every user is
+        killed. With workers, each worker does the same and sends its last rows.
+        """
+        if self._stopped:
+            return
+        self._stopped = True
         if self.gate is not None:
             self.gate.stop()
+        if self.drops is not None:
+            self.drops.flush_all()
         if self.master is not None:
             self.master.stop()
             self.runner = None
             return
-        if self.runner is not None:
-            self.runner.quit()
-            self.runner = None
+        runner, self.runner = self.runner, None
+        if runner is None:
+            return
+        try:
+            wait_for_in_flight(self.in_flight, self.spec.drain_s)
+        finally:
+            runner.quit()
+            now = time.time()
+            for pending in self.in_flight.cut_off():
+                self.on_sample(
+                    self.classifier.cut_off(
+                        name=pending.name,
+                        start_unix_s=pending.start_unix_s,
+                        end_unix_s=now,
+                        lateness_s=pending.lateness_s,
+                    )
+                )
 
 
 def _scenario_file(user_classes: list[type[User]]) -> Path:

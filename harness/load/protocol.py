@@ -8,8 +8,10 @@ Set-up: a worker connects, registers its handlers and says :data:`MSG_HELLO`; th
 master answers with :data:`MSG_CONFIG` (a :class:`WorkerConfig`: drill start
 time, bucket size, outcome and write rules) once the drill clock has started; the
 worker answers :data:`MSG_READY`. So a worker needs only the scenario file and the
-master's address. Shut-down: :data:`MSG_STOP` makes a worker stop its users and
-send everything it still holds in :data:`MSG_FINAL`.
+master's address. Shut-down: :data:`MSG_STOP` makes a worker send no new request,
+give the ones in flight up to ``drain_s`` to finish (recording those still open
+then as errors), stop its users and send everything it still holds in
+:data:`MSG_FINAL`.
 
 Data: a :class:`WorkerBatch` classifies nothing itself; it records samples into a
 :class:`~harness.metrics.recorder.Recorder` (the same per-bucket rows as a local
@@ -54,6 +56,9 @@ class WorkerConfig(BaseModel):
     writes: list[WriteRule]
     grace_s: float = Field(
         default=2.0, ge=0, description="a bucket is sent this long after it closes"
+    )
+    drain_s: float = Field(
+        default=10.0, ge=0, description="at the stop: how long requests in flight may finish"
     )
 
 

@@ -4,7 +4,10 @@ Needs only the scenario (locustfile) and the master's address: the drill's start
 time, bucket size, outcome and write rules come from the master in a custom
 message (:mod:`harness.load.protocol`). Requests are classified and recorded
 exactly as in a local run (:class:`RequestClassifier` + :class:`WorkerBatch`'s
-Recorder) and sent to the master with each Locust report. The process ends when
+Recorder) and sent to the master with each Locust report. At the stop it drains
+as a local run does (:meth:`harness.load.engine.LoadEngine.stop`): no new request,
+those in flight get up to ``drain_s``, the rest are recorded as errors, and only
+then are the last rows sent. The process ends when
 the master quits it, when the master stays silent for ``MASTER_SILENT_S``, or (for
 workers the engine started) when its parent process is gone.
 """
@@ -24,6 +27,8 @@ from locust.runners import WorkerRunner
 
 from harness.errors import InfrastructureError
 from harness.load.classify import RequestClassifier
+from harness.load.engine import track_requests, wait_for_in_flight
+from harness.load.inflight import InFlight
 from harness.load.protocol import (
     MSG_CONFIG,
     MSG_FINAL,
@@ -49,6 +54,7 @@ class _Worker:
         self.classifier: RequestClassifier | None = None
         self.batch: WorkerBatch | None = None
         self.early: list[dict[str, Any]] = []
+        self.in_flight = InFlight()
 
     def on_request(self, **event: Any) -> None:
         if self.classifier is None:
@@ -85,8 +91,24 @@ class _Worker:
             data[REPORT_KEY] = self.batch.drain(now_s)
 
     def on_stop(self, environment: Environment, msg: Any, **_: Any) -> None:
+        """Drain (no new request; those in flight finish or are cut off), then send the rest."""
         assert self.runner is not None
-        self.runner.stop()  # in-flight requests are cut off, as in a local run
+        drain_s = self.batch.config.drain_s if self.batch is not None else 0.0
+        try:
+            wait_for_in_flight(self.in_flight, drain_s)
+        finally:
+            self.runner.stop()
+        now = time.time()
+        for pending in self.in_flight.cut_off():
+            if self.classifier is None or self.batch is None:
+                continue
+            sample = self.classifier.cut_off(
+                name=pending.name,
+                start_unix_s=pending.start_unix_s,
+                end_unix_s=now,
+                lateness_s=pending.lateness_s,
+            )
+            self.batch.add(sample, None)
         payload = self.batch.drain(None, final=True) if self.batch is not None else {}
         self.runner.send_message(MSG_FINAL, payload)
 
@@ -112,8 +134,10 @@ def run_worker(
     locust_runners.MASTER_HEARTBEAT_TIMEOUT = MASTER_SILENT_S
     if exit_with_parent:
         gevent.spawn(_watch_parent, exit_with_parent)
-    classes = load_user_classes(scenario, user_classes)
     worker = _Worker()
+    classes = [
+        track_requests(c, worker.in_flight) for c in load_user_classes(scenario, user_classes)
+    ]
     env = Environment(user_classes=classes, catch_exceptions=True)
     env.events.request.add_listener(worker.on_request)
     env.events.report_to_master.add_listener(worker.on_report)
@@ -125,6 +149,7 @@ def run_worker(
         ) from None
     worker.runner = runner
     runner.register_message(MSG_CONFIG, worker.on_config)
-    runner.register_message(MSG_STOP, worker.on_stop)
+    # concurrent: the drain may take seconds; the message loop keeps serving meanwhile
+    runner.register_message(MSG_STOP, worker.on_stop, concurrent=True)
     runner.send_message(MSG_HELLO, {"pid": os.getpid()})
     runner.greenlet.join()

@@ -10,7 +10,10 @@ A run directory ``reports/<run id>/`` holds ``raw/`` with:
 - ``server.jsonl``   :class:`~harness.results.model.ServerSample` lines (scrapes of the target's /metrics)
 
 Rows for the same (bucket, endpoint, outcome) may appear more than once (late
-requests, several Locust workers): readers merge them. Everything a report needs
+requests, several Locust workers): readers merge them. Open model: arrivals that
+were dropped (no free user, backlog full) are rows of the endpoint
+:data:`DROPPED_ENDPOINT`, outcome ``error``, in the bucket of their intended time,
+with an empty histogram (``count`` > 0, no latency). Everything a report needs
 is rebuilt from these files alone, so a crash mid-drill still leaves a reportable run.
 """
 
@@ -21,6 +24,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from harness.results.model import Outcome
+
+DROPPED_ENDPOINT = "harness:dropped"  # open model: arrivals never sent (see the module docs)
 
 
 class _Row(BaseModel):

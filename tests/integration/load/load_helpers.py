@@ -18,8 +18,19 @@ HERE = Path(__file__).resolve().parent
 REPORT_FILES = ("report.html", "summary.md", "junit.xml", "report.json")
 
 
-def write_drill(tmp_path: Path, target_url: str, load: dict[str, Any], duration_s: float) -> Path:
-    drill = {
+DEFAULT_PHASE_CHECKS = [{"type": "error_rate", "max_ratio": 0.5}]
+
+
+def write_drill(
+    tmp_path: Path,
+    target_url: str,
+    load: dict[str, Any],
+    duration_s: float,
+    *,
+    phase_checks: list[dict[str, Any]] | None = None,
+    checks: list[dict[str, Any]] | None = None,
+) -> Path:
+    drill: dict[str, Any] = {
         "name": "load-test",
         "target": {"url": target_url, "health_path": "/healthz"},
         "toxiproxy": {"url": "embedded"},
@@ -29,10 +40,12 @@ def write_drill(tmp_path: Path, target_url: str, load: dict[str, Any], duration_
             {
                 "name": "load",
                 "duration_s": duration_s,
-                "checks": [{"type": "error_rate", "max_ratio": 0.5}],
+                "checks": DEFAULT_PHASE_CHECKS if phase_checks is None else phase_checks,
             }
         ],
     }
+    if checks:
+        drill["checks"] = checks
     path = tmp_path / "drill.yaml"
     path.write_text(yaml.safe_dump(drill), encoding="utf-8")
     return path
@@ -82,6 +95,22 @@ def counts_by_endpoint(run_dir: Path) -> Counter[str]:
             row = json.loads(line)
             counts[row["endpoint"]] += row["count"]
     return counts
+
+
+def counts_by_outcome(run_dir: Path, before_bucket: int | None = None) -> Counter[tuple[str, str]]:
+    """Requests recorded per (endpoint, outcome) in ``metrics.jsonl`` (buckets before one)."""
+    counts: Counter[tuple[str, str]] = Counter()
+    with (run_dir / "raw" / "metrics.jsonl").open(encoding="utf-8") as rows:
+        for line in rows:
+            row = json.loads(line)
+            if before_bucket is None or row["bucket"] < before_bucket:
+                counts[row["endpoint"], row["outcome"]] += row["count"]
+    return counts
+
+
+def journal(run_dir: Path) -> list[dict[str, Any]]:
+    with (run_dir / "raw" / "journal.jsonl").open(encoding="utf-8") as lines:
+        return [json.loads(line) for line in lines if line.strip()]
 
 
 def is_alive(pid: int) -> bool:

@@ -36,3 +36,23 @@ class QuickArrival(FastHttpUser):
     @task
     def quick(self) -> None:
         self.client.get("/slow?ms=10", name="quick")
+
+
+class DrainInFlight(FastHttpUser):
+    """Drain test: back-to-back 1.4 s requests; one is in flight when a 3 s drill ends."""
+
+    wait_time = constant(0)
+
+    @task
+    def hold(self) -> None:
+        self.client.get("/slow?ms=1400&tag=drain-1400", name="drain-1400")
+
+
+class DrainStuck(FastHttpUser):
+    """Drain test: one 6 s request, longer than the drill and its drain limit together."""
+
+    wait_time = constant(0)
+
+    @task
+    def stuck(self) -> None:
+        self.client.get("/slow?ms=6000&tag=drain-6000", name="drain-6000")

@@ -1,7 +1,8 @@
 """A tiny HTTP target for the load tests: counts requests per path and X-Worker-Pid.
 
 Run as a process: ``python load_server.py``; prints its port on the first line.
-GET /healthz, GET /fast, GET /slow?ms=N (sleeps N ms), GET /counts (JSON).
+GET /healthz, GET /fast, GET /slow?ms=N[&tag=T] (sleeps N ms), GET /counts (JSON).
+A request is counted when it arrives, under its path and its ``tag`` (or X-Worker-Pid).
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ COUNTS: Counter[str] = Counter()
 
 
 def _count(request: Request) -> None:
-    COUNTS[f"{request.url.path} {request.headers.get('x-worker-pid', '-')}"] += 1
+    tag = request.query_params.get("tag") or request.headers.get("x-worker-pid", "-")
+    COUNTS[f"{request.url.path} {tag}"] += 1
 
 
 async def healthz(request: Request) -> PlainTextResponse:
