@@ -212,7 +212,6 @@ def _run_drill(
 def _validate(args: argparse.Namespace) -> int:
     from harness.drill.loader import load_drill
     from harness.drill.plan import plan_drill
-
     from harness.load.scenario import load_user_classes
 
     failed = 0
