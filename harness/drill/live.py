@@ -25,6 +25,7 @@ class LiveWindow:
 
     def __init__(self, span_s: int = 30) -> None:
         self._seconds: deque[_Second] = deque(maxlen=span_s)
+        self._p95_memo: tuple[int, float, float | None] | None = None  # (end second, span, p95)
 
     def add(self, t_s: float, outcome: Outcome, latency_ms: float) -> None:
         second = math.floor(t_s)
@@ -34,6 +35,8 @@ class LiveWindow:
         slot.counts[outcome] += 1
         if outcome is not Outcome.SHED:
             slot.latencies_ms.append(latency_ms)
+            if self._p95_memo is not None and second < self._p95_memo[0]:
+                self._p95_memo = None  # a late request changed a second the memo covers
 
     def _slot(self, second: int) -> _Second | None:
         if self._seconds and second < self._seconds[0].second:
@@ -67,10 +70,19 @@ class LiveWindow:
         return sum(s.counts[Outcome.ERROR] for s in slots) / total
 
     def p95_ms(self, now_s: float, last_s: float = 1.0) -> float | None:
+        # the answer changes once a second, but the live view asks 20 times a second:
+        # remember it for the same (last whole second, span) until a late sample lands there
+        key = (math.floor(now_s), last_s)
+        if self._p95_memo is not None and self._p95_memo[:2] == key:
+            return self._p95_memo[2]
         latencies = sorted(x for s in self._recent(now_s, last_s) for x in s.latencies_ms)
-        if not latencies:
-            return None
-        return latencies[min(len(latencies) - 1, math.ceil(0.95 * len(latencies)) - 1)]
+        value = (
+            latencies[min(len(latencies) - 1, math.ceil(0.95 * len(latencies)) - 1)]
+            if latencies
+            else None
+        )
+        self._p95_memo = (*key, value)
+        return value
 
     def ratio(self, now_s: float, outcome: Outcome, last_s: float = 1.0) -> float | None:
         slots = self._recent(now_s, last_s)

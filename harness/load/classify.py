@@ -129,6 +129,7 @@ def _content(response: Any) -> bytes | None:
 
 
 def _has_header(headers: Any, name: str) -> bool:
-    if not headers:
+    # `is None`, not truthiness: on Locust's header objects `not headers` walks every header
+    if headers is None:
         return False
     return headers.get(name) is not None or headers.get(name.lower()) is not None

@@ -70,7 +70,8 @@ _NOT_PARSED = object()
 
 
 def _header(headers: Mapping[str, str] | None, name: str) -> str | None:
-    if not headers:
+    # `is None`, not truthiness: on Locust's header objects `not headers` walks every header
+    if headers is None:
         return None
     value = headers.get(name)
     if value is None:

@@ -87,3 +87,18 @@ def test_live_window_keeps_only_its_span_and_accepts_late_samples() -> None:
     live.add(2.7, Outcome.ERROR, 1.0)  # late, but still in the window
     assert live.rps(4.0, last_s=4.0) == 4 / 4
     assert live.error_ratio(3.0) == 0.5
+
+
+def test_live_p95_is_remembered_until_a_late_sample_changes_its_second() -> None:
+    """p95 is computed once per whole second, and again when a late request lands in it."""
+    from harness.drill.live import LiveWindow
+    from harness.results.model import Outcome
+
+    live = LiveWindow()
+    for latency in range(1, 101):
+        live.add(0.5, Outcome.OK, float(latency))
+    assert live.p95_ms(1.2) == 95.0
+    assert live.p95_ms(1.9) == 95.0  # same second: remembered
+    for _ in range(100):
+        live.add(0.7, Outcome.OK, 1000.0)  # late requests that started in second 0
+    assert live.p95_ms(1.95) == 1000.0
