@@ -80,12 +80,25 @@ def nlu_app() -> Starlette:
 
 
 def kb_app() -> Starlette:
-    """``GET /answers/{intent}`` -> ``{"intent", "answer"}``; ``GET /faq`` -> all answers."""
+    """``GET /answers/{intent}`` -> ``{"intent", "answer", "title", "article"}``; ``GET /faq``.
+
+    ``answer`` is the short reply the front uses; ``article`` is the whole help-centre
+    article (a few KB, ``data.kb_article``), as a real knowledge base returns it.
+    ``GET /faq`` -> every intent's short answer.
+    """
 
     async def answer(request: Request) -> Response:
         intent = request.path_params["intent"]
         text = data.FAQ_ANSWERS.get(intent, data.FAQ_ANSWERS["unknown"])
-        return JSONResponse({"intent": intent, "answer": text})
+        article = data.kb_article(intent)
+        return JSONResponse(
+            {
+                "intent": intent,
+                "answer": text,
+                "title": article["title"],
+                "article": article["body"],
+            }
+        )
 
     async def faq(request: Request) -> Response:
         return JSONResponse(data.FAQ_ANSWERS)

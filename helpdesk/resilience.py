@@ -10,6 +10,7 @@ while the breaker is open, then performs the call, then feeds its outcome throug
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from typing import Any
@@ -82,6 +83,7 @@ class DependencyClient:
         self.name = name
         self.settings = settings
         timeout_s = settings.timeout_s if timeouts else settings.no_timeout_s
+        self._deadline_s = timeout_s
         self._http = httpx.Client(
             base_url=base_url,
             timeout=httpx.Timeout(timeout_s),
@@ -105,21 +107,44 @@ class DependencyClient:
         self._http.close()
 
     def _send(self, method: str, path: str, body: Any | None) -> Any:
-        """One attempt: the parsed JSON body, NotFound for 404, DependencyFailed otherwise."""
+        """One attempt: the parsed JSON body, NotFound for 404, DependencyFailed otherwise.
+
+        httpx's timeout bounds each connect, write and read separately, so an answer
+        that trickles in (a squeezed link delivering a piece every 100 ms) would never
+        time out. The timeout is therefore also a deadline over the whole call: an
+        answer still arriving ``timeout_s`` after the call started is cut off.
+        """
+        deadline = time.monotonic() + self._deadline_s
         try:
-            response = self._http.request(method, path, json=body)
+            with self._http.stream(method, path, json=body) as response:
+                if response.status_code == 404:
+                    raise NotFound(path)
+                if response.status_code >= 400:
+                    raise DependencyFailed(self.name, f"HTTP {response.status_code}")
+                content = self._read_by(response, deadline)
         except httpx.TimeoutException as exc:
             raise DependencyFailed(self.name, f"timeout ({type(exc).__name__})") from exc
         except httpx.HTTPError as exc:
             raise DependencyFailed(self.name, f"{type(exc).__name__}: {exc}") from exc
-        if response.status_code == 404:
-            raise NotFound(path)
-        if response.status_code >= 400:
-            raise DependencyFailed(self.name, f"HTTP {response.status_code}")
         try:
-            return response.json()
+            return json.loads(content)
         except ValueError as exc:
             raise DependencyFailed(self.name, "answer is not JSON") from exc
+
+    def _read_by(self, response: httpx.Response, deadline: float) -> bytes:
+        """The body, or DependencyFailed when it is still incomplete at ``deadline``."""
+        expected = int(response.headers.get("content-length", -1))
+        received = bytearray()
+        for chunk in response.iter_bytes():
+            received += chunk
+            done = response.num_bytes_downloaded == expected
+            if not done and time.monotonic() > deadline:
+                raise DependencyFailed(
+                    self.name,
+                    f"timeout (answer still arriving after {self._deadline_s:g} s: "
+                    f"{response.num_bytes_downloaded} bytes so far)",
+                )
+        return bytes(received)
 
     def _guarded(self, method: str, path: str, body: Any | None) -> Any:
         """One attempt through the breaker (see the module docstring for why not ``call``)."""
