@@ -1,15 +1,17 @@
 """A drill made ready to run: everything resolved and validated before anything is touched.
 
 Chaos Toolkit's rule: validate the whole experiment first. A :class:`DrillPlan`
-has the scenario's user classes loaded, every fault script resolved and expanded
-into absolute fault windows, and loopback rules checked. Building it has no
-side effect on the target or on Toxiproxy.
+has the scenario file found, every fault script resolved and expanded into
+absolute fault windows (same-named faults on one proxy must not overlap), and
+loopback rules checked. Building it has no side effect on the target or on
+Toxiproxy, and it does not import the scenario (that imports Locust): the runner
+and ``harness validate`` load its user classes.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
@@ -39,7 +41,6 @@ class DrillPlan:
     scenario_path: Path
     faults: list[PlannedFault]
     toxiproxy_url: str  # EMBEDDED or a URL
-    user_class_names: list[str] = field(default_factory=list)
     allow_remote: bool = False  # --allow-remote: non-loopback target/Toxiproxy allowed
 
 
