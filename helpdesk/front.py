@@ -229,6 +229,7 @@ def create_app(config: FrontConfig) -> Starlette:
     events = EventLog(config.state_dir / "events.jsonl")
     desk = Helpdesk(config, metrics, events)
     max_bytes = config.settings.max_body_bytes
+    data.catalogue()  # build the recommendation catalogue now, not in the first request
 
     async def parse(request: Request, model: type[_Body]) -> Any:
         body = await _read_json(request, max_bytes)
@@ -261,7 +262,7 @@ def create_app(config: FrontConfig) -> Starlette:
         customer_id = request.query_params.get("customer_id", "")
         if not customer_id:
             raise BadInput(400, "The query parameter 'customer_id' is required.")
-        items = data.recommendations_for(customer_id)
+        items = await run_in_threadpool(data.recommendations_for, customer_id)
         return Result({"customer_id": customer_id, "items": items})
 
     async def healthz(request: Request) -> Response:
