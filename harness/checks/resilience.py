@@ -8,7 +8,7 @@ from typing import ClassVar, Literal
 from pydantic import Field
 
 from harness.checks.base import Bound, CheckBase, CheckContext, CheckError, fmt
-from harness.checks.timing import failover_s, recovery_s, window_buckets
+from harness.checks.timing import TimingParams, fault_failover_s, fault_recovery_s, window_buckets
 from harness.results.model import CheckResult, FaultWindowRecord, ResilienceTiming
 
 
@@ -96,16 +96,14 @@ class FailoverTimeCheck(_TimingCheck):
 
     def time_it(self, ctx: CheckContext, fault: FaultWindowRecord) -> tuple[float | None, str]:
         until_s = fault.reverted_s if fault.reverted_s is not None else ctx.duration_s
-        value = failover_s(
-            ctx.store,
-            fault.applied_s,
-            until_s,
+        params = TimingParams(
             window_s=self.window_s,
             min_success_ratio=self.min_success_ratio,
             endpoints=self.endpoints,
             hold_s=self.hold_s,
             max_latency_ms=self.max_latency_ms,
         )
+        value = fault_failover_s(ctx.store, fault, ctx.duration_s, params)
         fast = f" (≤ {self.max_latency_ms:g} ms)" if self.max_latency_ms is not None else ""
         what = (
             f"time from fault '{fault.fault}' applied at {fault.applied_s:g} s until the "
@@ -140,11 +138,7 @@ class RecoveryTimeCheck(_TimingCheck):
             raise CheckError(f"no data: baseline phase '{name}' is unknown or has no requests")
         if fault.reverted_s is None:
             raise CheckError(f"no data: fault '{fault.fault}' was never reverted")
-        value = recovery_s(
-            ctx.store,
-            fault.reverted_s,
-            ctx.duration_s,
-            baseline,
+        params = TimingParams(
             window_s=self.window_s,
             latency_tolerance=self.latency_tolerance,
             error_tolerance=self.error_tolerance,
@@ -152,6 +146,7 @@ class RecoveryTimeCheck(_TimingCheck):
             hold_s=self.hold_s,
             fallback_tolerance=self.fallback_tolerance,
         )
+        value = fault_recovery_s(ctx.store, fault, ctx.duration_s, baseline, params)
         fallback = (
             f" and fallback ratio ≤ {baseline.fallback_ratio + self.fallback_tolerance:.4g}"
             if self.fallback_tolerance is not None
@@ -203,7 +198,9 @@ class LostWritesCheck(CheckBase):
     type: Literal["lost_writes"] = "lost_writes"
     max_count: int = Field(default=0, ge=0)
     max_unverifiable: int = Field(
-        default=0, ge=0, description="writes whose read-back failed (5xx, timeout) that are tolerated"
+        default=0,
+        ge=0,
+        description="writes whose read-back failed (5xx, timeout) that are tolerated",
     )
 
     unit: ClassVar[str] = "count"

@@ -295,6 +295,45 @@ def recovery_s(
     return _settle_time(store, reverted_s, until_s, window_s, hold_s, judge, endpoints)
 
 
+def fault_failover_s(
+    store: MetricStore, fault: FaultWindowRecord, duration_s: float, params: TimingParams
+) -> float | None:
+    """Failover time of one applied fault window, judged with ``params``."""
+    until_s = fault.reverted_s if fault.reverted_s is not None else duration_s
+    return failover_s(
+        store,
+        fault.applied_s,
+        until_s,
+        window_s=params.window_s,
+        min_success_ratio=params.min_success_ratio,
+        endpoints=params.endpoints,
+        hold_s=params.hold_s,
+        max_latency_ms=params.max_latency_ms,
+    )
+
+
+def fault_recovery_s(
+    store: MetricStore,
+    fault: FaultWindowRecord,
+    duration_s: float,
+    baseline: Baseline,
+    params: TimingParams,
+) -> float | None:
+    """Recovery time of one reverted fault window against ``baseline``, judged with ``params``."""
+    return recovery_s(
+        store,
+        fault.reverted_s,
+        duration_s,
+        baseline,
+        window_s=params.window_s,
+        latency_tolerance=params.latency_tolerance,
+        error_tolerance=params.error_tolerance,
+        endpoints=params.endpoints,
+        hold_s=params.hold_s,
+        fallback_tolerance=params.fallback_tolerance,
+    )
+
+
 def resilience_timings(
     store: MetricStore,
     faults: Sequence[FaultWindowRecord],
@@ -308,37 +347,15 @@ def resilience_timings(
     for fault in faults:
         if fault.applied_s is None:
             continue
-        until_s = fault.reverted_s if fault.reverted_s is not None else duration_s
-        failover = failover_s(
-            store,
-            fault.applied_s,
-            until_s,
-            window_s=params.window_s,
-            min_success_ratio=params.min_success_ratio,
-            endpoints=params.endpoints,
-            hold_s=params.hold_s,
-            max_latency_ms=params.max_latency_ms,
-        )
         recovery = None
         if fault.reverted_s is not None and baseline is not None:
-            recovery = recovery_s(
-                store,
-                fault.reverted_s,
-                duration_s,
-                baseline,
-                window_s=params.window_s,
-                latency_tolerance=params.latency_tolerance,
-                error_tolerance=params.error_tolerance,
-                endpoints=params.endpoints,
-                hold_s=params.hold_s,
-                fallback_tolerance=params.fallback_tolerance,
-            )
+            recovery = fault_recovery_s(store, fault, duration_s, baseline, params)
         out.append(
             ResilienceTiming(
                 fault=fault.fault,
                 fault_start_s=fault.applied_s,
                 fault_end_s=fault.reverted_s,
-                failover_s=failover,
+                failover_s=fault_failover_s(store, fault, duration_s, params),
                 recovery_s=recovery,
             )
         )
