@@ -17,7 +17,7 @@ from pydantic import BaseModel, ValidationError
 
 from harness.errors import InputError
 from harness.results.model import ServerSample, TimelineEvent
-from harness.results.raw import AckedWrite, MetricRow, RunMeta, WriteVerification
+from harness.results.raw import AckedWrite, GeneratorRow, MetricRow, RunMeta, WriteVerification
 
 RAW = "raw"
 RUN = "run.json"
@@ -26,6 +26,7 @@ METRICS = "metrics.jsonl"
 WRITES = "writes.jsonl"
 VERIFICATION = "verification.json"
 SERVER = "server.jsonl"
+GENERATOR = "generator.jsonl"
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -57,6 +58,9 @@ class RunFiles:
 
     def server_sample(self, sample: ServerSample) -> None:
         self._append(SERVER, sample)
+
+    def generator_row(self, row: GeneratorRow) -> None:
+        self._append(GENERATOR, row)
 
     def _append(self, name: str, record: BaseModel) -> None:
         stream = self._streams.get(name)
@@ -101,6 +105,7 @@ class RunData:
         self.metrics_path = raw_dir / METRICS
         self.writes = list(_read_lines(raw_dir / WRITES, AckedWrite))
         self.server_samples = list(_read_lines(raw_dir / SERVER, ServerSample))
+        self.generator_rows = list(_read_lines(raw_dir / GENERATOR, GeneratorRow))  # [] in old runs
         verification_path = raw_dir / VERIFICATION
         self.verification = (
             WriteVerification.model_validate_json(verification_path.read_text(encoding="utf-8"))

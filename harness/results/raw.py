@@ -8,6 +8,8 @@ A run directory ``reports/<run id>/`` holds ``raw/`` with:
 - ``writes.jsonl``   :class:`AckedWrite` lines: every acknowledged write seen in the load
 - ``verification.json`` :class:`WriteVerification`: the read-back of acknowledged writes after the drill
 - ``server.jsonl``   :class:`~harness.results.model.ServerSample` lines (scrapes of the target's /metrics)
+- ``generator.jsonl`` :class:`GeneratorRow` lines: the load generator's own event-loop lag and CPU,
+  one per (time bucket, load process); absent in runs made before it existed
 
 Rows for the same (bucket, endpoint, outcome) may appear more than once (late
 requests, several Locust workers): readers merge them. Open model: arrivals that
@@ -44,6 +46,22 @@ class MetricRow(_Row):
         None  # coordinated-omission corrected latency (open model), same unit
     )
     retry_after_missing: int = 0  # shed responses (429) that carried no Retry-After header
+
+
+class GeneratorRow(_Row):
+    """The load generator's own health in one time bucket, measured in one load process.
+
+    Written by :class:`harness.load.health.LoopMonitor`: how much later than asked
+    the process's event loop woke from its short sleeps (lag), and the process's CPU
+    time over wall time. A bucket holds the wake-ups that happened in it.
+    """
+
+    bucket: int  # the bucket covers [bucket * bucket_s, (bucket + 1) * bucket_s) from drill start
+    process: str  # "harness" (the drill's own process) or "worker-<pid>" (a Locust worker)
+    samples: int  # wake-ups measured in the bucket
+    lag_max_ms: float  # the latest wake-up
+    lag_mean_ms: float
+    cpu_percent: float  # process CPU time / wall time, % of one core (threads add up)
 
 
 class AckedWrite(_Row):
