@@ -11,12 +11,14 @@ and ``harness validate`` load its user classes.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
-from harness.drill.model import EMBEDDED, Drill
+from harness.checks import LatencyCheck
+from harness.drill.model import EMBEDDED, Drill, LoadModel
 from harness.drill.target import require_loopback
 from harness.errors import InputError, ValidationFailed
 from harness.faults.loader import resolve_fault_script
@@ -124,6 +126,38 @@ def _name_clashes(faults: list[PlannedFault], origins: list[tuple[str, str]]) ->
     return problems
 
 
+def _closed_model_corrected(drill: Drill, at: Callable[..., str]) -> list[str]:
+    """Latency checks asking for ``corrected: true`` in a closed-model drill, refused.
+
+    Only the open model knows when each request should have started; in a closed
+    model the corrected histogram is the raw one, so the check would be judged on
+    uncorrected latencies while claiming otherwise.
+    """
+    if drill.load.model is not LoadModel.CLOSED:
+        return []
+    places: list[tuple[tuple[object, ...], str, list]] = [(("checks",), "", list(drill.checks))]
+    if drill.capacity_search is not None:  # its step phases hold copies of these
+        places.append(
+            (("capacity_search", "checks"), "capacity_search > ", drill.capacity_search.checks)
+        )
+    else:
+        places += [
+            (("phases", i, "checks"), f"phase {phase.name!r} > ", phase.checks)
+            for i, phase in enumerate(drill.phases)
+        ]
+    return [
+        f"{at(*loc, j, 'corrected')}: {within}"
+        + (f"check {check.name!r}" if check.name else f"checks[{j}]")
+        + " > corrected: true needs load.model 'open'; a closed-model drill's latency is not "
+        "corrected for coordinated omission (each user waits for its answer, so no request has "
+        "an intended start to measure from) and the check would be judged on raw latencies - "
+        "use load.model: open, or remove 'corrected'"
+        for loc, within, checks in places
+        for j, check in enumerate(checks)
+        if isinstance(check, LatencyCheck) and check.corrected
+    ]
+
+
 def plan_drill(
     drill: Drill,
     *,
@@ -183,6 +217,7 @@ def plan_drill(
             faults += [PlannedFault(script.name, w) for w in windows]
             origins += [(name, where)] * len(windows)
     problems += _name_clashes(faults, origins)
+    problems += _closed_model_corrected(drill, at)
     if problems:
         raise ValidationFailed(source, problems)
     return DrillPlan(

@@ -80,6 +80,18 @@ CASES: dict[str, tuple[str, list[str]]] = {
         BASE + "checks:\n  - {type: error_rate, max_ratio: 0.5, phase: nope}\n",
         ["{f}:12: check 'error_rate' names phase 'nope', which does not exist (phases: baseline)"],
     ),
+    "closed_model_corrected": (
+        BASE.replace(
+            "      - {type: error_rate, max_ratio: 0.5}\n",
+            "      - {type: error_rate, max_ratio: 0.5}\n"
+            "      - {type: latency, percentile: 99, max_ms: 500, corrected: true}\n",
+        ),
+        [
+            "{f}:11: phase 'baseline' > checks[1] > corrected: true needs load.model 'open'",
+            "not corrected for coordinated omission",
+            "use load.model: open, or remove 'corrected'",
+        ],
+    ),
     "no_checks": (
         BASE.replace("    checks:\n      - {type: error_rate, max_ratio: 0.5}\n", ""),
         ["{f}:7: the drill has no checks, so it could never fail; add checks"],
