@@ -139,10 +139,12 @@ def run_load(args: argparse.Namespace) -> dict:
     from locust import FastHttpUser, constant, task
     from locust.env import Environment
 
+    from harness.clock import DrillClock
+    from harness.drill.assembly import LATE_GRACE_S, RequestPipeline
     from harness.drill.live import LiveWindow
     from harness.drill.model import LoadSpec, WriteRule
-    from harness.drill.runner import LATE_GRACE_S, TICK_S
-    from harness.load.engine import LoadEngine, RequestClassifier, RequestSample
+    from harness.drill.runner import TICK_S
+    from harness.load.engine import LoadEngine, RequestClassifier
     from harness.load.outcome import Marker, OutcomeRules
     from harness.metrics.recorder import Recorder
     from harness.results.files import METRICS, RAW, RunFiles
@@ -173,7 +175,8 @@ def run_load(args: argparse.Namespace) -> dict:
         ]
 
     def pipeline(run_dir: Path):
-        """A LoadEngine wired as DrillRunner._execute wires it; (engine, recorder, live, files)."""
+        """A LoadEngine wired as harness.drill.assembly wires it; (engine, recorder, live, files)."""
+        clock = DrillClock()
         classifier = RequestClassifier(
             OutcomeRules(markers=markers()),
             [
@@ -181,22 +184,12 @@ def run_load(args: argparse.Namespace) -> dict:
                     endpoint="tickets:create", id_field="ticket_id", read_path="/api/tickets/{id}"
                 )
             ],
-            0.0,
+            clock,
         )
         files = RunFiles(run_dir)
         recorder = Recorder(bucket_s=BUCKET_S, sink=files.metric_rows)
         live = LiveWindow()
-
-        def on_sample(sample: RequestSample) -> None:  # verbatim from DrillRunner._execute
-            recorder.record(
-                t_s=sample.t_s,
-                endpoint=sample.endpoint,
-                outcome=sample.outcome,
-                latency_us=sample.latency_us,
-                intended_latency_us=sample.intended_latency_us,
-                retry_after_missing=sample.retry_after_missing,
-            )
-            live.add(sample.t_s, sample.outcome, sample.latency_us / 1000)
+        on_sample = RequestPipeline(recorder, live)  # what a drill's engine hands samples to
 
         spec = LoadSpec.model_validate(
             {
@@ -214,13 +207,13 @@ def run_load(args: argparse.Namespace) -> dict:
             on_write=lambda write: None,
             bucket_s=BUCKET_S,
         )
-        return engine, classifier, recorder, live, files
+        return engine, clock, recorder, live, files
 
     tmp = tempfile.TemporaryDirectory(prefix="harness-overhead-")
     engine = recorder = live = files = None
     spent = {"listener": 0.0, "flush": 0.0, "live_view": 0.0}  # --attribute: seconds inside
     if config in ("harness", "harness-json"):
-        engine, classifier, recorder, live, files = pipeline(Path(tmp.name) / "run")
+        engine, clock, recorder, live, files = pipeline(Path(tmp.name) / "run")
         env = engine.env
         if args.attribute:  # time the listener where it runs (adds ~0.2 us a request)
             listener = engine._on_request
@@ -232,7 +225,7 @@ def run_load(args: argparse.Namespace) -> dict:
 
             env.events.request.remove_listener(listener)
             env.events.request.add_listener(timed_listener)
-        classifier.t0_unix_s = time.time()  # as the runner: just before engine.start()
+        clock.start()  # as the runner: just before engine.start()
         engine.start()
         engine.set_level(args.users)
         runner = engine.runner

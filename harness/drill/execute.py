@@ -9,7 +9,7 @@ from harness.drill.analysis import build_report
 from harness.drill.live import LiveStatus
 from harness.drill.model import Drill, TargetSpec
 from harness.drill.plan import plan_drill
-from harness.drill.runner import DrillRunner, RunSettings
+from harness.drill.runner import RunSettings, run_plan
 from harness.report.writer import write_reports
 from harness.results.model import RunReport
 from harness.validation import validate
@@ -33,7 +33,7 @@ def run_and_report(
     settings = RunSettings(
         reports_dir=reports_dir, run_id=run_id, toxiproxy_url=toxiproxy_url, on_tick=on_tick
     )
-    run_dir = DrillRunner(plan, settings).run()
+    run_dir = run_plan(plan, settings)
     report = build_report(run_dir)
     write_reports(report, run_dir)
     return report, run_dir

@@ -26,6 +26,26 @@ class _Spec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class LivenessSpec(_Spec):
+    """How the running drill tells a slow target from one that is gone."""
+
+    interval_s: float = Field(
+        default=1.0, gt=0, le=60, description="Seconds between two probes of the health path"
+    )
+    timeout_s: float = Field(
+        default=5.0,
+        gt=0,
+        le=120,
+        description="A probe that connects but gets no answer within this is 'slow', never 'gone'",
+    )
+    give_up_s: float = Field(
+        default=5.0,
+        gt=0,
+        le=3600,
+        description="Connections refused (or not accepted) this long: the run is inconclusive",
+    )
+
+
 class TargetSpec(_Spec):
     """The system under test."""
 
@@ -35,6 +55,10 @@ class TargetSpec(_Spec):
         default=None, description="Prometheus endpoint to scrape during the drill (optional)"
     )
     scrape_every_s: float = Field(default=1.0, gt=0)
+    liveness: LivenessSpec = Field(
+        default_factory=LivenessSpec,
+        description="Watching that the target is still there while the drill runs",
+    )
     allow_hosts: list[str] = Field(
         default_factory=list, description="Non-loopback hosts this drill may send traffic to"
     )

@@ -17,7 +17,9 @@ Which library does what, and why:
   ``APIConsumer.host``/``.port``: a process-wide global. Every client call
   therefore sets them and makes its request while holding ``_CLIENT_LOCK``, so
   two adapters pointed at two servers (or two threads) never cross wires.
-* httpx, directly, for what the client lacks or gets wrong:
+* httpx, one long-lived client per adapter (``close()`` it), for ``GET /version``
+  (a running drill asks every second: toxiproxy-python's transport makes a new
+  ``requests`` session per call) and for what the client lacks or gets wrong:
   ``POST /populate`` (the client's ``populate`` replaces any proxy whose
   listen address is ``host:0``, because the server reports the real port, so
   it is not idempotent; it also makes 2-3 requests per proxy), ``POST /reset``
@@ -48,6 +50,7 @@ import json as jsonlib
 import re
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -152,13 +155,21 @@ class _ClientTransport:
 
 
 class _HttpxTransport:
-    """httpx, one short-lived connection per call (nothing to close, nothing to leak)."""
+    """One long-lived ``httpx.Client`` per adapter, closed with it.
+
+    A new client per call would build an SSL context each time (tens of ms of
+    CPU) on the gevent loop that also runs every Locust user.
+    """
 
     _CONNECT_ERRORS = (httpx.NetworkError, httpx.ConnectTimeout, httpx.RemoteProtocolError)
 
     def __init__(self, base_url: str, timeout_s: float) -> None:
-        self._base_url = base_url
-        self._timeout_s = timeout_s
+        self._client = httpx.Client(base_url=base_url, timeout=timeout_s)
+        # An adapter nobody closed (a short-lived one in a command) still closes its socket.
+        self._finalizer = weakref.finalize(self, self._client.close)
+
+    def close(self) -> None:
+        self._finalizer()
 
     def request(
         self,
@@ -170,7 +181,7 @@ class _HttpxTransport:
         if before is not None:
             before()
         try:
-            resp = httpx.request(method, self._base_url + path, json=body, timeout=self._timeout_s)
+            resp = self._client.request(method, path, json=body)
         except self._CONNECT_ERRORS as exc:
             raise TransportConnectError(_reason(exc)) from exc
         except httpx.HTTPError as exc:
@@ -225,11 +236,25 @@ class ToxiproxyAdapter:
     def __repr__(self) -> str:
         return f"ToxiproxyAdapter({self.url!r})"
 
+    def close(self) -> None:
+        """Close the long-lived HTTP client (safe to call twice)."""
+        close = getattr(self._http, "close", None)
+        if close is not None:
+            close()
+
+    def __enter__(self) -> ToxiproxyAdapter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     # -- reads ---------------------------------------------------------------
 
     def version(self) -> str:
-        """The server's version string (``{"version": ...}`` or plain text)."""
-        reply = self._send(self._client, "GET", "/version")
+        """The server's version string (``{"version": ...}`` or plain text).
+
+        Over the long-lived httpx client: a running drill asks every second."""
+        reply = self._send(self._http, "GET", "/version")
         self._raise_unless_ok(reply, "report its version")
         data = reply.json()
         if isinstance(data, dict) and "version" in data:

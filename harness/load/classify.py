@@ -19,6 +19,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from harness.clock import DrillClock
 from harness.drill.model import WriteRule
 from harness.load.outcome import OutcomeRules
 from harness.results.model import Outcome
@@ -42,11 +43,16 @@ class RequestSample:
 class RequestClassifier:
     """Turns Locust request events into samples and acknowledged writes (no Locust state)."""
 
-    def __init__(self, rules: OutcomeRules, writes: list[WriteRule], t0_unix_s: float) -> None:
+    def __init__(self, rules: OutcomeRules, writes: list[WriteRule], clock: DrillClock) -> None:
         self.rules = rules
         self.writes = {rule.endpoint: rule for rule in writes}
-        self.t0_unix_s = t0_unix_s
+        self.clock = clock
         self._needs_body = any(m.json_field for m in rules.markers)
+
+    @property
+    def t0_unix_s(self) -> float:
+        """The drill's t = 0 on the wall clock (request times are counted from it)."""
+        return self.clock.t0_unix_s
 
     def classify(
         self,

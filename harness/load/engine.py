@@ -353,6 +353,13 @@ class LoadEngine:
             self.runner.start(users, spawn_rate=self.spec.spawn_rate_per_s)
 
     @property
+    def arrival_totals(self) -> dict[str, int]:
+        """Open model: arrivals issued and dropped so far (for the journal); {} otherwise."""
+        if self.gate is None:
+            return {}
+        return {"intended_arrivals": self.gate.issued, "dropped_arrivals": self.gate.dropped}
+
+    @property
     def user_count(self) -> int:
         return self.runner.user_count if self.runner is not None else 0
 

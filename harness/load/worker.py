@@ -25,6 +25,7 @@ from locust import runners as locust_runners
 from locust.env import Environment
 from locust.runners import WorkerRunner
 
+from harness.clock import DrillClock
 from harness.errors import InfrastructureError
 from harness.load.classify import RequestClassifier
 from harness.load.engine import track_requests, wait_for_in_flight
@@ -77,7 +78,9 @@ class _Worker:
 
     def on_config(self, environment: Environment, msg: Any, **_: Any) -> None:
         config = WorkerConfig.model_validate(msg.data)
-        self.classifier = RequestClassifier(config.outcomes, config.writes, config.t0_unix_s)
+        self.classifier = RequestClassifier(
+            config.outcomes, config.writes, DrillClock.started_at(config.t0_unix_s)
+        )
         self.batch = WorkerBatch(config)
         early, self.early = self.early, []
         for event in early:

@@ -29,10 +29,11 @@ def write_drill(
     *,
     phase_checks: list[dict[str, Any]] | None = None,
     checks: list[dict[str, Any]] | None = None,
+    target: dict[str, Any] | None = None,
 ) -> Path:
     drill: dict[str, Any] = {
         "name": "load-test",
-        "target": {"url": target_url, "health_path": "/healthz"},
+        "target": {"url": target_url, "health_path": "/healthz", **(target or {})},
         "toxiproxy": {"url": "embedded"},
         "load": {"scenario": str(HERE / "load_scenario.py"), **load},
         "bucket_s": 0.25,

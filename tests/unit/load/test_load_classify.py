@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from harness.clock import DrillClock
 from harness.drill.model import WriteRule
 from harness.load.classify import ARRIVAL_LATENESS_KEY, RequestClassifier
 from harness.load.outcome import Marker, OutcomeRules
@@ -24,7 +25,7 @@ class FakeResponse:
 
 def classifier(**rules: object) -> RequestClassifier:
     writes = [WriteRule(endpoint="tickets:create", id_field="ticket_id", read_path="/t/{id}")]
-    return RequestClassifier(OutcomeRules(**rules), writes, T0)
+    return RequestClassifier(OutcomeRules(**rules), writes, DrillClock.started_at(T0))
 
 
 def classify(

@@ -7,6 +7,7 @@ import sys
 import pytest
 
 from harness.checks import CheckContext, parse_checks
+from harness.clock import DrillClock
 from harness.load.classify import RequestClassifier
 from harness.load.dropped import DroppedArrivals
 from harness.load.inflight import InFlight
@@ -94,7 +95,7 @@ def test_in_flight_registry_returns_what_is_still_open() -> None:
 
 
 def test_a_cut_off_request_is_an_error_in_the_bucket_it_started_in() -> None:
-    classifier = RequestClassifier(OutcomeRules(), [], T0)
+    classifier = RequestClassifier(OutcomeRules(), [], DrillClock.started_at(T0))
     sample = classifier.cut_off(
         name="orders", start_unix_s=T0 + 2.9, end_unix_s=T0 + 5.0, lateness_s=None
     )

@@ -1,0 +1,70 @@
+"""Before a drill touches anything: hosts allowed, Toxiproxy up, leftovers gone, proxies there, target healthy.
+
+Preflight failures leave nothing behind and no run directory: a Toxiproxy or
+target that does not answer, and a proxy the drill needs that the server lacks
+(the message names the proxy, the server URL and the proxies it has), are
+infrastructure errors (exit 3) - the drill file may be right for another
+Toxiproxy, so it is not judged invalid input.
+"""
+
+from __future__ import annotations
+
+import logging
+from contextlib import ExitStack
+
+from harness.drill.model import EMBEDDED
+from harness.drill.plan import DrillPlan, ledger_dir
+from harness.drill.target import require_loopback, wait_healthy
+from harness.errors import InfrastructureError
+from harness.faults.adapter import ToxiproxyAdapter
+from harness.faults.injector import remove_leftovers
+from harness.faults.specs import ProxySpec as ToxiproxyProxySpec
+
+log = logging.getLogger(__name__)
+
+
+def check_hosts(plan: DrillPlan, toxiproxy_url: str) -> None:
+    """Loopback rules again, for URLs overridden after planning (e.g. ``--toxiproxy-url``)."""
+    drill = plan.drill
+    rules = {"allow_hosts": drill.target.allow_hosts, "allow_remote": plan.allow_remote}
+    require_loopback(drill.target.url, what="target", **rules)
+    if toxiproxy_url != EMBEDDED:
+        require_loopback(toxiproxy_url, what="Toxiproxy", **rules)
+
+
+def start_toxiproxy(toxiproxy_url: str, seed: int | None, stack: ExitStack) -> str:
+    """The URL of the Toxiproxy to use; ``embedded`` starts one, stopped when ``stack`` closes."""
+    if toxiproxy_url != EMBEDDED:
+        return toxiproxy_url
+    from toxiserver import ToxiserverError, start_subprocess
+
+    try:
+        process = start_subprocess(port=0, seed=seed)
+    except (ToxiserverError, OSError) as exc:
+        raise InfrastructureError(
+            f"the embedded Toxiproxy did not start ({exc}); pass --toxiproxy-url of a running one"
+        ) from exc
+    stack.callback(process.stop)
+    return process.url
+
+
+def preflight(plan: DrillPlan, adapter: ToxiproxyAdapter, *, health_timeout_s: float) -> None:
+    """Toxiproxy answers, leftovers of killed runs are removed, proxies exist, the target is healthy."""
+    drill = plan.drill
+    adapter.version()
+    removed = remove_leftovers(adapter, ledger_dir=ledger_dir())
+    if removed:
+        log.warning("removed faults left by an earlier run that was killed: %s", ", ".join(removed))
+    with_upstream = [p for p in drill.proxies if p.upstream]
+    if with_upstream:
+        adapter.ensure_proxies(
+            [
+                ToxiproxyProxySpec(
+                    name=p.name, upstream=p.upstream, listen=p.listen or "127.0.0.1:0"
+                )
+                for p in with_upstream
+            ]
+        )
+    needed = {p.name for p in drill.proxies} | {f.window.fault.proxy for f in plan.faults}
+    adapter.require_proxies(sorted(needed))
+    wait_healthy(drill.target, timeout_s=health_timeout_s)
