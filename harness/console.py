@@ -157,6 +157,9 @@ def print_verdict(report: RunReport, run_dir: str, stream: TextIO | None = None)
             "[green]pass[/]" if check.passed else "[red]FAIL[/]",
         )
     console.print(table)
+    for check in report.checks:
+        if check.note:
+            console.print(f"[yellow]note[/] {escape(check.name)}: {escape(check.note)}")
     for timing in report.timings:
         console.print(
             f"fault {escape(timing.fault)}: failover {_fmt(timing.failover_s, '{:.2f} s')}, "

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from harness.checks.timing import Baseline, TimingParams, baseline_of, resilience_timings
 from harness.checks.timing import window_buckets as _window_buckets
+from harness.metrics.generator import GeneratorStore
 from harness.metrics.histogram import Latency
 from harness.metrics.store import MetricStore, sliding_windows
 from harness.metrics.summary import PhaseSpan
@@ -33,6 +34,7 @@ class CheckContext:
     faults: list[FaultWindowRecord] = field(default_factory=list)
     writes: WritesSummary | None = None
     timing_params: TimingParams = field(default_factory=TimingParams)
+    generator: GeneratorStore | None = None  # the load generator's own health (latency caveats)
 
     def __post_init__(self) -> None:
         self.phases = [p if isinstance(p, PhaseSpan) else PhaseSpan(*p) for p in self.phases]

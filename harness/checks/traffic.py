@@ -38,6 +38,20 @@ class LatencyCheck(WindowedCheck):
         )
         return latency.percentile_ms(self.percentile)
 
+    def evaluate(self, ctx: CheckContext) -> CheckResult:
+        """Judged on its figure; flagged when the load generator passed a bound in its scope."""
+        result = super().evaluate(ctx)
+        if ctx.generator is None:
+            return result
+        try:
+            scope = self.scope(ctx)
+        except CheckError:
+            return result
+        note = ctx.generator.note(scope.b0, scope.b1, scope.label)
+        if note is None:
+            return result
+        return result.model_copy(update={"generator_limited": True, "note": note})
+
 
 class _RatioCheck(WindowedCheck):
     """A share of requests: ``numerator outcomes / denominator outcomes`` per span."""

@@ -59,6 +59,10 @@ class Threshold:
     y: float
     label: str
     passed: bool
+    kind: str = "check"  # "check": a check's limit over its phase; "bound": a generator bound
+
+
+_Bound = tuple[float, str, bool]  # a horizontal limit over the whole drill: value, label, held
 
 
 @dataclass(frozen=True)
@@ -111,7 +115,10 @@ class _Spec:
 
 
 def build_charts(report: RunReport) -> list[Chart]:
-    """Return the latency, throughput and ratio charts of ``report``, in that order."""
+    """Return the latency, throughput and ratio charts of ``report``, in that order.
+
+    When the load generator's health was recorded, its event-loop lag and CPU follow.
+    """
     s = report.series
     latency = [
         _Spec("p50", "p50", "#9ec5f8", s.p50_ms, width=1.5),
@@ -130,17 +137,39 @@ def build_charts(report: RunReport) -> list[Chart]:
                check_unit="rps"),
         _chart(report, "ratios", "Errors, fallbacks and shed (% of requests)", ratios, "%",
                min_top=1.0, check_unit="ratio", check_scale=100.0),
+        *_generator_charts(report),
+    ]
+
+
+def _generator_charts(report: RunReport) -> list[Chart]:
+    """The load generator's worst event-loop lag and its CPU per bucket, each with its bound."""
+    s, g = report.series, report.generator
+    if g is None or not any(v is not None for v in s.generator_lag_ms):
+        return []
+    lag = [_Spec("generator-lag", "worst loop lag", "#6e40c9", s.generator_lag_ms)]
+    cpu = [_Spec("generator-cpu", "CPU", "#8c6a00", s.generator_cpu_percent, filled=True)]
+    whole = g.drill  # judged as the checks' notes are: worst lag, CPU over 1 s averages
+    lag_held = whole is None or whole.lag_max_ms <= g.lag_limit_ms
+    cpu_held = whole is None or whole.cpu_max_percent <= g.cpu_limit_percent
+    return [
+        _chart(report, "generator-lag", "Load generator: event-loop lag (ms)", lag, "ms",
+               min_top=1.0, limits=[(g.lag_limit_ms, f"bound {g.lag_limit_ms:g} ms", lag_held)]),
+        _chart(report, "generator-cpu", "Load generator: CPU (% of one core)", cpu, "%",
+               min_top=10.0,
+               limits=[(g.cpu_limit_percent, f"bound {g.cpu_limit_percent:g} % (1 s average)",
+                        cpu_held)]),
     ]
 
 
 def _chart(report: RunReport, key: str, title: str, specs: list[_Spec], unit: str,
-           min_top: float = 0.0, check_unit: str = "", check_scale: float = 1.0) -> Chart:
+           min_top: float = 0.0, check_unit: str = "", check_scale: float = 1.0,
+           limits: Sequence[_Bound] = ()) -> Chart:
     duration = max(report.duration_s, report.series.t_s[-1] + report.series.bucket_s
                    if report.series.t_s else 0.0, 1e-9)
     phases = {p.name: p for p in report.phases}
     checks = [c for c in report.checks if c.unit == check_unit and c.phase in phases]
     peak = max((v for sp in specs for v in sp.values if v is not None), default=0.0)
-    peak = max([peak, *(c.threshold * check_scale for c in checks)])
+    peak = max([peak, *(c.threshold * check_scale for c in checks), *(v for v, _, _ in limits)])
     y_top, y_ticks = nice_axis(max(peak, min_top))
     step = y_ticks[1] - y_ticks[0] if len(y_ticks) > 1 else 1.0
     tick_digits = 0 if float(step).is_integer() else max(0, -math.floor(math.log10(step % 1)))
@@ -167,7 +196,7 @@ def _chart(report: RunReport, key: str, title: str, specs: list[_Spec], unit: st
                       y(c.threshold * check_scale), f"{c.name} {fmt.check_expectation(c)}",
                       c.passed)
             for c in checks if c.phase is not None
-        ],
+        ] + [Threshold(LEFT, RIGHT, y(v), label, held, "bound") for v, label, held in limits],
     )
 
 

@@ -28,7 +28,7 @@ def render(report: RunReport) -> str:
             ["", "Check", "Phase", "Measured", "Threshold", "Unit"],
             [
                 [
-                    "✅ pass" if c.passed else "❌ **FAIL**",
+                    ("✅ pass" if c.passed else "❌ **FAIL**") + (" ⚠️" if c.generator_limited else ""),
                     cell(c.name),
                     cell(c.phase or "whole drill"),
                     fmt.value(c.measured, c.unit),
@@ -39,6 +39,7 @@ def render(report: RunReport) -> str:
             ],
             align="lllrrl",
         ),
+        *_check_notes(report),
         "",
         "### Phases",
         "",
@@ -75,7 +76,9 @@ def _resilience(report: RunReport) -> list[str]:
             ],
             align="lrrrr",
         )
-    extras = []
+    extras = [*report.load.notes]
+    if report.generator is not None:
+        extras.append(_generator_line(report))
     if report.writes is not None:
         w = report.writes
         lost = f"**{len(w.lost)} lost**" if w.lost else "0 lost"
@@ -85,6 +88,29 @@ def _resilience(report: RunReport) -> list[str]:
     if extras:
         lines += ["", *(f"- {e}" for e in extras)]
     return lines
+
+
+def _check_notes(report: RunReport) -> list[str]:
+    notes = [f"- ⚠️ {cell(c.name)}: {c.note}" for c in report.checks if c.note]
+    return ["", *notes] if notes else []
+
+
+def _generator_line(report: RunReport) -> str:
+    g = report.generator
+    assert g is not None
+    bounds = f"bounds {fmt.value(g.lag_limit_ms, 'ms')}, {g.cpu_limit_percent:g} %"
+    if g.drill is None:
+        return f"Load generator: no figures within the drill ({bounds})"
+    figures = (
+        f"worst event-loop lag {fmt.value(g.drill.lag_max_ms, 'ms')}, CPU up to "
+        f"{g.drill.cpu_max_percent:.0f} % of a core ({bounds})"
+    )
+    if g.limited_phases:
+        return (
+            f"⚠️ **Load generator passed a bound** during {', '.join(g.limited_phases)}: "
+            f"{figures}; latencies measured then include its own delay"
+        )
+    return f"Load generator: {figures}"
 
 
 def cell(text: str) -> str:

@@ -73,6 +73,28 @@ class CheckResult(_Model):
     worst_window_start_s: float | None = (
         None  # sliding-window checks: where the worst window starts
     )
+    generator_limited: bool = False  # the load generator passed a bound while this was measured
+    note: str = ""  # a caveat on the measured figure (the result stands), e.g. generator limits
+
+
+class GeneratorHealth(_Model):
+    """The load generator's own health over a span: how late its event loop woke, how busy it was."""
+
+    lag_max_ms: float  # the latest wake-up of the event loop
+    lag_p95_ms: float  # 95th percentile of the per-bucket worst lag
+    lag_mean_ms: float
+    cpu_max_percent: float  # highest 1 s average of process CPU, % of one core
+    limited: bool  # lag or CPU passed its bound: latencies measured then are partly the generator's
+
+
+class GeneratorSummary(_Model):
+    """The load generator's health over the whole drill, its bounds, and each load process."""
+
+    lag_limit_ms: float
+    cpu_limit_percent: float
+    drill: GeneratorHealth | None  # the processes that time requests, over the drill
+    processes: dict[str, GeneratorHealth] = Field(default_factory=dict)  # each process, over the drill
+    limited_phases: list[str] = Field(default_factory=list)  # phases where a bound was passed
 
 
 class EndpointSummary(_Model):
@@ -107,6 +129,7 @@ class PhaseSummary(_Model):
     max_ms: float | None
     p99_corrected_ms: float | None = None  # coordinated-omission corrected (open model only)
     endpoints: dict[str, EndpointSummary] = Field(default_factory=dict)
+    generator: GeneratorHealth | None = None  # the load generator's health during the phase
 
 
 class FaultWindowRecord(_Model):
@@ -143,6 +166,8 @@ class TimeSeries(_Model):
     error_ratio: list[float]
     fallback_ratio: list[float]
     shed_ratio: list[float]
+    generator_lag_ms: list[float | None] = Field(default_factory=list)  # worst loop lag per bucket
+    generator_cpu_percent: list[float | None] = Field(default_factory=list)  # highest CPU per bucket
 
 
 class ResilienceTiming(_Model):
@@ -176,6 +201,7 @@ class LoadSummary(_Model):
     intended_rps: float | None = None
     achieved_rps: float | None = None
     dropped_arrivals: int | None = None  # open model: arrivals that could not be sent
+    notes: list[str] = Field(default_factory=list)  # how to read the figures (e.g. closed model)
 
 
 class ServerSample(_Model):
@@ -208,4 +234,5 @@ class RunReport(_Model):
     series: TimeSeries
     events: list[TimelineEvent]
     server_samples: list[ServerSample] = Field(default_factory=list)
+    generator: GeneratorSummary | None = None  # the load generator's own health; None: not recorded
     sustainable_peak: float | None = None  # capacity search: highest load level whose checks held
