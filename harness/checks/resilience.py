@@ -8,7 +8,13 @@ from typing import ClassVar, Literal
 from pydantic import Field
 
 from harness.checks.base import Bound, CheckBase, CheckContext, CheckError, fmt
-from harness.checks.timing import TimingParams, fault_failover_s, fault_recovery_s, window_buckets
+from harness.checks.timing import (
+    Settled,
+    TimingParams,
+    fault_failover,
+    fault_recovery,
+    window_buckets,
+)
 from harness.results.model import CheckResult, FaultWindowRecord, ResilienceTiming
 
 
@@ -60,18 +66,21 @@ class _TimingCheck(CheckBase):
             )
         return fault
 
-    def time_it(self, ctx: CheckContext, fault: FaultWindowRecord) -> tuple[float | None, str]:
+    def time_it(self, ctx: CheckContext, fault: FaultWindowRecord) -> tuple[Settled, str]:
+        """The time (or why there is none) and a sentence saying what was timed."""
         raise NotImplementedError
 
     def evaluate(self, ctx: CheckContext) -> CheckResult:
         bound = Bound("<=", self.max_s)
         try:
             fault = self.pick_fault(ctx)
-            measured, what = self.time_it(ctx, fault)
+            settled, what = self.time_it(ctx, fault)
         except CheckError as exc:
             return self.result(bound, None, False, str(exc), window_s=self.window_s)
+        measured = settled.s
         if measured is None:
-            return self.result(bound, None, False, f"{what}: never reached", window_s=self.window_s)
+            why = settled.no_data or "never reached"
+            return self.result(bound, None, False, f"{what}: {why}", window_s=self.window_s)
         passed = bound.holds(measured)
         detail = (
             f"{what}: {fmt(measured, 's')}, {'within' if passed else 'breaching'} "
@@ -94,7 +103,7 @@ class FailoverTimeCheck(_TimingCheck):
     def describe(self) -> str:
         return f"failover ≤ {self.max_s:g} s"
 
-    def time_it(self, ctx: CheckContext, fault: FaultWindowRecord) -> tuple[float | None, str]:
+    def time_it(self, ctx: CheckContext, fault: FaultWindowRecord) -> tuple[Settled, str]:
         until_s = fault.reverted_s if fault.reverted_s is not None else ctx.duration_s
         params = TimingParams(
             window_s=self.window_s,
@@ -103,31 +112,43 @@ class FailoverTimeCheck(_TimingCheck):
             hold_s=self.hold_s,
             max_latency_ms=self.max_latency_ms,
         )
-        value = fault_failover_s(ctx.store, fault, ctx.duration_s, params)
+        value = fault_failover(ctx.store, fault, ctx.duration_s, params)
         fast = f" (≤ {self.max_latency_ms:g} ms)" if self.max_latency_ms is not None else ""
         what = (
             f"time from fault '{fault.fault}' applied at {fault.applied_s:g} s until the "
             f"success{fast} ratio held ≥ {self.min_success_ratio:g} over {self.window_s:g} s windows"
-            + (f" before {until_s:g} s" if value is None else "")
+            + (f" before {until_s:g} s" if value.s is None else "")
         )
         return value, what
 
 
 class RecoveryTimeCheck(_TimingCheck):
-    """Fault reverted -> p95 within ``latency_tolerance`` x baseline and errors ≤ baseline +
-    ``error_tolerance``, for good; with ``fallback_tolerance`` also fallbacks ≤ baseline + it
-    (served normally again, not in fallback mode)."""
+    """Fault reverted -> back to the baseline phase, for good (docs/checks.md, "What
+    recovered means"): no significant excess of requests slower than their endpoint's
+    baseline limit (max(``latency_tolerance`` x p95, p95 + ``latency_slack_ms``), 5 %
+    expected), of errors (baseline + ``error_tolerance``) and, with ``fallback_tolerance``,
+    of fallbacks (served normally again, not in fallback mode)."""
 
     type: Literal["recovery_time"] = "recovery_time"
     latency_tolerance: float = Field(default=1.5, ge=1)
+    latency_slack_ms: float = Field(
+        default=5.0,
+        ge=0,
+        description="a request is slow only above its endpoint's baseline p95 + this too",
+    )
     error_tolerance: float = Field(default=0.01, ge=0, le=1)
     fallback_tolerance: float | None = Field(default=None, ge=0, le=1)
+    min_requests: int = Field(
+        default=10,
+        ge=1,
+        description="windows with fewer requests are no data (neither pass nor fail)",
+    )
     baseline_phase: str | None = None  # default: the drill's baseline phase
 
     def describe(self) -> str:
         return f"recovery ≤ {self.max_s:g} s"
 
-    def time_it(self, ctx: CheckContext, fault: FaultWindowRecord) -> tuple[float | None, str]:
+    def time_it(self, ctx: CheckContext, fault: FaultWindowRecord) -> tuple[Settled, str]:
         name = self.baseline_phase or ctx.baseline_phase
         if name is None:
             raise CheckError(
@@ -145,17 +166,21 @@ class RecoveryTimeCheck(_TimingCheck):
             endpoints=self.endpoints,
             hold_s=self.hold_s,
             fallback_tolerance=self.fallback_tolerance,
+            latency_slack_ms=self.latency_slack_ms,
+            min_requests=self.min_requests,
         )
-        value = fault_recovery_s(ctx.store, fault, ctx.duration_s, baseline, params)
+        value = fault_recovery(ctx.store, fault, ctx.duration_s, baseline, params)
         fallback = (
             f" and fallback ratio ≤ {baseline.fallback_ratio + self.fallback_tolerance:.4g}"
             if self.fallback_tolerance is not None
             else ""
         )
         what = (
-            f"time from fault '{fault.fault}' reverted at {fault.reverted_s:g} s until p95 "
-            f"≤ {baseline.p95_ms * self.latency_tolerance:g} ms and error ratio ≤ "
-            f"{baseline.error_ratio + self.error_tolerance:.4g}{fallback} (baseline '{name}') held"
+            f"time from fault '{fault.fault}' reverted at {fault.reverted_s:g} s until no more "
+            f"than 5 % of requests were slower than their endpoint's baseline p95 x "
+            f"{self.latency_tolerance:g} (at least + {self.latency_slack_ms:g} ms) and error "
+            f"ratio ≤ {baseline.error_ratio + self.error_tolerance:.4g}{fallback} "
+            f"(baseline '{name}', windows of ≥ {self.min_requests} requests) held"
         )
         return value, what
 
@@ -166,7 +191,9 @@ def report_timings(ctx: CheckContext, specs: Iterable[object]) -> list[Resilienc
     For each applied fault, the first ``failover_time`` (and ``recovery_time``) check
     of ``specs`` that times that fault supplies the failover (recovery) figure, with
     its window, hold, endpoints and criteria; a fault no such check times keeps the
-    ``ctx.timing_params`` figure. A check that cannot be judged gives None.
+    ``ctx.timing_params`` figure. A check that cannot be judged gives None, with its
+    reason in ``*_no_data``; ``*_checked`` says a check of the drill timed the figure
+    (the report headlines failover only then: a latency fault has none to speak of).
     """
     chosen: dict[tuple[str, str, float], dict[str, _TimingCheck]] = {}
     for spec in specs:
@@ -181,13 +208,18 @@ def report_timings(ctx: CheckContext, specs: Iterable[object]) -> list[Resilienc
     applied = [f for f in ctx.faults if f.applied_s is not None]
     out = []
     for fault, timing in zip(applied, ctx.timings, strict=True):
-        update: dict[str, float | None] = {}
+        update: dict[str, float | str | bool | None] = {}
         for spec in chosen.get((fault.script, fault.fault, fault.planned_start_s), {}).values():
-            field = "failover_s" if isinstance(spec, FailoverTimeCheck) else "recovery_s"
+            kind = "failover" if isinstance(spec, FailoverTimeCheck) else "recovery"
             try:
-                update[field] = spec.time_it(ctx, fault)[0]
-            except CheckError:
-                update[field] = None
+                settled = spec.time_it(ctx, fault)[0]
+            except CheckError as exc:
+                settled = Settled(None, str(exc))
+            update |= {
+                f"{kind}_s": settled.s,
+                f"{kind}_no_data": settled.no_data,
+                f"{kind}_checked": True,
+            }
         out.append(timing.model_copy(update=update) if update else timing)
     return out
 

@@ -171,13 +171,20 @@ class TimeSeries(_Model):
 
 
 class ResilienceTiming(_Model):
-    """Failover and recovery measured for one fault window (None: never reached within the drill)."""
+    """Failover and recovery measured for one fault window.
+
+    None: never reached within the drill, or no data (``*_no_data`` says why).
+    """
 
     fault: str
     fault_start_s: float
     fault_end_s: float | None
     failover_s: float | None  # fault start -> success ratio back above threshold
     recovery_s: float | None  # fault end -> latency and errors back to the baseline phase
+    failover_no_data: str | None = None  # why failover_s is null when it is not "never"
+    recovery_no_data: str | None = None  # why recovery_s is null when it is not "never"
+    failover_checked: bool = False  # a failover_time check of the drill times this fault
+    recovery_checked: bool = False  # a recovery_time check of the drill times this fault
 
 
 class WritesSummary(_Model):

@@ -6,7 +6,7 @@ import pytest
 
 from harness.checks import CheckContext, TimingParams, parse_checks
 from harness.checks.resilience import report_timings
-from harness.checks.timing import baseline_of, failover_s, recovery_s, send_lag_s
+from harness.checks.timing import baseline_of, failover, failover_s, recovery_s, send_lag_s
 from harness.errors import ValidationFailed
 from harness.metrics.recorder import Recorder
 from harness.metrics.store import MetricStore
@@ -36,7 +36,8 @@ def test_failover_and_recovery_within_one_bucket(
     store = store_for(scenario(switch_s, slow_until_s), bucket_s)
     failover = failover_s(store, 10.0, 30.0, window_s=bucket_s)
     baseline = baseline_of(store, 0, 10)
-    recovery = recovery_s(store, 30.0, 40.0, baseline, window_s=bucket_s)
+    # a 0.1 s window holds 4 requests here: judge it anyway (the default wants 10)
+    recovery = recovery_s(store, 30.0, 40.0, baseline, window_s=bucket_s, min_requests=4)
     assert failover == pytest.approx(switch_s - 10.0, abs=bucket_s)
     assert recovery == pytest.approx(slow_until_s - 30.0, abs=bucket_s)
 
@@ -47,6 +48,36 @@ def test_fine_buckets_meet_quarter_second() -> None:
     assert failover_s(store, 10.0, 30.0, window_s=1.0) == pytest.approx(2.37, abs=0.1)
     baseline = baseline_of(store, 0, 10)
     assert recovery_s(store, 30.0, 40.0, baseline, window_s=1.0) == pytest.approx(1.62, abs=0.1)
+
+
+@pytest.mark.parametrize("window_s", [0.5, 1.0])
+@pytest.mark.parametrize("applied_s", [10.0, 9.95, 10.03, 10.07])
+def test_burst_inside_one_window_ends_where_the_last_error_is(
+    applied_s: float, window_s: float
+) -> None:
+    """3 errors at 30 rps (0.1 s), then the replica serves: failover 0.1 s, not the window's end.
+
+    The step model's bad level is read from buckets wholly inside the burst (none here: the
+    burst is taken as wholly bad), not from earlier windows that hold the same burst.
+    """
+    segs = [
+        Seg(0, applied_s, "orders", OK, 30, 20),
+        Seg(applied_s, applied_s + 0.1, "orders", ERR, 30, 5),
+        Seg(applied_s + 0.1, 20, "orders", FB, 30, 20),
+    ]
+    measured = failover_s(store_for(segs, 0.1), applied_s, 20.0, window_s=window_s)
+    assert measured == pytest.approx(0.1, abs=0.025)
+
+
+def test_no_request_in_the_fault_window_is_no_data_not_zero() -> None:
+    """No request between fault applied and reverted: failover is None with a reason, not 0."""
+    store = store_for([Seg(0, 10, "orders", OK, 20, 100), Seg(30, 40, "orders", OK, 20, 100)])
+    settled = failover(store, 10.0, 30.0)
+    assert settled.s is None and settled.no_data is not None
+    assert "no request between 10 and 30 s" in settled.no_data
+    assert failover(store, 10.0, 30.0).no_data == settled.no_data
+    broken = store_for([Seg(10, 30, "orders", ERR, 20, 100)])
+    assert failover(broken, 10.0, 30.0) == (None, None)  # there was data: never, not no data
 
 
 def test_never_dropped_is_zero_and_never_recovered_is_none() -> None:
