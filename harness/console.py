@@ -24,7 +24,7 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 
 from harness.drill.live import LiveStatus
-from harness.results.model import RunReport, Verdict
+from harness.results.model import ResilienceTiming, RunReport, Verdict
 
 PLAIN_EVERY_S = 2.0
 PLAIN_WIDTH = 200  # non-terminal output: wide enough that CI logs never wrap a line
@@ -129,6 +129,20 @@ class LiveView:
         print(line, file=self.stream, flush=True)
 
 
+def _timings_line(timing: ResilienceTiming) -> str:
+    """``failover 0.52 s, recovery no data (reason)``; failover only when a check timed it."""
+
+    def figure(value: float | None, no_data: str | None) -> str:
+        if value is not None:
+            return f"{value:.2f} s"
+        return f"no data ({no_data})" if no_data else "never"
+
+    recovery = f"recovery {figure(timing.recovery_s, timing.recovery_no_data)}"
+    if not timing.failover_checked:
+        return recovery
+    return f"failover {figure(timing.failover_s, timing.failover_no_data)}, {recovery}"
+
+
 def _is_terminal(stream: TextIO) -> bool:
     isatty = getattr(stream, "isatty", None)
     return bool(isatty and isatty())
@@ -161,10 +175,7 @@ def print_verdict(report: RunReport, run_dir: str, stream: TextIO | None = None)
         if check.note:
             console.print(f"[yellow]note[/] {escape(check.name)}: {escape(check.note)}")
     for timing in report.timings:
-        console.print(
-            f"fault {escape(timing.fault)}: failover {_fmt(timing.failover_s, '{:.2f} s')}, "
-            f"recovery {_fmt(timing.recovery_s, '{:.2f} s')}"
-        )
+        console.print(f"fault {escape(timing.fault)}: {escape(_timings_line(timing))}")
     if report.writes is not None:
         console.print(
             f"acknowledged writes: {report.writes.acknowledged}, verified {report.writes.verified}, "

@@ -239,7 +239,7 @@ def _markers(report: RunReport, x: Callable[[float], float], duration: float) ->
         for p in report.phases if 0 < p.start_s < duration
     ]
     for t in report.timings:
-        if t.failover_s is not None:
+        if t.failover_s is not None and t.failover_checked:
             at = t.fault_start_s + t.failover_s
             markers.append(Marker("failover", x(at), f"failover +{t.failover_s:.1f} s",
                                   f"{t.fault}: failover {t.failover_s:.2f} s after the fault "

@@ -46,6 +46,13 @@ def seconds(number: float | None) -> str:
     return MISSING if number is None else f"{number:,.1f} s"
 
 
+def timing(number: float | None, no_data: str | None) -> str:
+    """A failover or recovery figure: seconds, "no data" (nothing to judge) or "never"."""
+    if number is not None:
+        return seconds(number)
+    return "no data" if no_data else "never"
+
+
 def check_expectation(check: CheckResult) -> str:
     """The check's rule as a phrase, e.g. ``<= 1,500 ms``."""
     return f"{check.comparator} {value(check.threshold, check.unit)}"

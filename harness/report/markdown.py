@@ -70,8 +70,8 @@ def _resilience(report: RunReport) -> list[str]:
             ["Fault", "Started", "Ended", "Failover", "Recovery"],
             [
                 [cell(t.fault), fmt.seconds(t.fault_start_s), fmt.seconds(t.fault_end_s),
-                 fmt.seconds(t.failover_s) if t.failover_s is not None else "never",
-                 fmt.seconds(t.recovery_s) if t.recovery_s is not None else "never"]
+                 fmt.timing(t.failover_s, t.failover_no_data) if t.failover_checked else fmt.MISSING,
+                 fmt.timing(t.recovery_s, t.recovery_no_data)]
                 for t in report.timings
             ],
             align="lrrrr",

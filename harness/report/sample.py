@@ -76,6 +76,7 @@ def sample_report(**overrides: Any) -> RunReport:
                 fault_end_s=FAULT_END_S,
                 failover_s=FAILOVER_S,
                 recovery_s=RECOVERY_S,
+                failover_checked=True,
             )
         ],
         writes=WritesSummary(acknowledged=412, verified=412),
