@@ -13,6 +13,7 @@ from harness.checks import CheckContext
 from harness.checks.resilience import report_timings
 from harness.drill.loader import step_level
 from harness.drill.model import Drill, LoadModel
+from harness.metrics.generator import GeneratorBounds, GeneratorStore
 from harness.metrics.store import MetricStore
 from harness.metrics.summary import PhaseSpan, phase_summaries, time_series
 from harness.results.files import RunData
@@ -20,13 +21,23 @@ from harness.results.model import (
     CheckResult,
     EventKind,
     FaultWindowRecord,
+    GeneratorSummary,
     LoadSummary,
+    PhaseSummary,
     RunReport,
     TimelineEvent,
+    TimeSeries,
     Verdict,
     WritesSummary,
 )
 from harness.results.raw import DROPPED_ENDPOINT
+
+CLOSED_MODEL_NOTE = (
+    "Closed model: latencies are as measured, not corrected for coordinated omission. Each "
+    "user waits for its answer before its next request, so while the target is slow fewer "
+    "requests are sent and the slow period is under-sampled; percentiles can look better than "
+    "what customers arriving on their own schedule saw. Use load.model: open for corrected latency."
+)
 
 
 def build_report(run_dir: Path) -> RunReport:
@@ -47,6 +58,12 @@ def build_report(run_dir: Path) -> RunReport:
     verdict, reason = judge(data.events, checks, capacity=capacity_check is not None)
     ended = next((e for e in data.events if e.kind is EventKind.RUN_ENDED), None)
     duration_s = ended.t_s if ended else max((e.t_s for e in data.events), default=0.0)
+    phases, series, generator = _with_generator(
+        context,
+        phase_summaries(store, spans),
+        time_series(store, drill.duration_s),
+        drill.duration_s,
+    )
     return RunReport(
         run_id=data.meta.run_id,
         drill=drill.name,
@@ -59,14 +76,15 @@ def build_report(run_dir: Path) -> RunReport:
         verdict=verdict,
         verdict_reason=reason,
         checks=checks,
-        phases=phase_summaries(store, spans),
+        phases=phases,
         faults=faults,
         timings=report_timings(context, specs),
         writes=writes,
         load=_load_summary(drill, ended, store, duration_s),
-        series=time_series(store, drill.duration_s),
+        series=series,
         events=data.events,
         server_samples=data.server_samples,
+        generator=generator,
         sustainable_peak=peak,
     )
 
@@ -79,7 +97,39 @@ def _context(data: RunData, drill: Drill, spans: list[PhaseSpan]) -> CheckContex
         baseline_phase=drill.baseline,
         faults=fault_windows(data.events),
         writes=writes_summary(data),
+        generator=_generator_store(data, drill),
     )
+
+
+def _generator_store(data: RunData, drill: Drill) -> GeneratorStore | None:
+    """The load generator's health rows (None for runs made before they were recorded)."""
+    if not data.generator_rows:
+        return None
+    spec = drill.generator
+    bounds = GeneratorBounds(lag_ms=spec.max_lag_ms, cpu_percent=spec.max_cpu_percent)
+    return GeneratorStore.from_rows(data.generator_rows, data.meta.bucket_s, bounds)
+
+
+def _with_generator(
+    context: CheckContext, phases: list[PhaseSummary], series: TimeSeries, duration_s: float
+) -> tuple[list[PhaseSummary], TimeSeries, GeneratorSummary | None]:
+    """Phases, series and the summary with the load generator's health added, when recorded."""
+    generator, store = context.generator, context.store
+    if generator is None:
+        return phases, series, None
+    phases = [
+        p.model_copy(
+            update={"generator": generator.health(*store.bucket_range(p.start_s, p.end_s))}
+        )
+        for p in phases
+    ]
+    lag_ms, cpu_percent = generator.series(len(series.t_s))
+    series = series.model_copy(
+        update={"generator_lag_ms": lag_ms, "generator_cpu_percent": cpu_percent}
+    )
+    limited = [p.name for p in phases if p.generator is not None and p.generator.limited]
+    summary = generator.summary(*store.bucket_range(0.0, duration_s), limited_phases=limited)
+    return phases, series, summary
 
 
 def scoped_checks(drill: Drill) -> list:
@@ -205,6 +255,7 @@ def _load_summary(
         "shape": drill.load.shape.describe(),
         "scenario": drill.load.scenario,
         "workers": max(drill.load.workers, 1),
+        "notes": [CLOSED_MODEL_NOTE] if drill.load.model is LoadModel.CLOSED else [],
     }
     if drill.load.model is LoadModel.OPEN and duration_s > 0:
         b0, b1 = store.bucket_range(0, duration_s)

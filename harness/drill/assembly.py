@@ -149,6 +149,7 @@ def assemble(
             on_live=live.add,
             scenario_path=plan.scenario_path,
             bucket_s=drill.bucket_s,
+            on_health=files.generator_row,  # the load processes' own lag and CPU
         )
     except BaseException:
         for part in closers:

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from harness.checks import CheckSpec
 from harness.load.outcome import OutcomeRules
 from harness.load.shapes import ShapeSpec
+from harness.metrics.generator import CPU_LIMIT_PERCENT, LAG_LIMIT_MS
 
 EMBEDDED = "embedded"
 
@@ -117,6 +118,22 @@ class LoadSpec(_Spec):
     )
 
 
+class GeneratorSpec(_Spec):
+    """Bounds on the load generator's own health; past them, latency checks say so (docs/load.md)."""
+
+    max_lag_ms: float = Field(
+        default=LAG_LIMIT_MS,
+        gt=0,
+        description="Event-loop lag of a load process above this in a phase: its latency checks "
+        "note that their figure is limited by the load generator",
+    )
+    max_cpu_percent: float = Field(
+        default=CPU_LIMIT_PERCENT,
+        gt=0,
+        description="CPU of a load process (% of one core, 1 s average) above this: same note",
+    )
+
+
 class WriteRule(_Spec):
     """How to recognise an acknowledged write in the load, and how to read it back afterwards."""
 
@@ -188,6 +205,9 @@ class Drill(_Spec):
     toxiproxy: ToxiproxySpec = ToxiproxySpec()
     proxies: list[ProxySpec] = Field(default_factory=list)
     load: LoadSpec
+    generator: GeneratorSpec = Field(
+        default_factory=GeneratorSpec, description="Bounds on the load generator's own health"
+    )
     outcomes: OutcomeRules = OutcomeRules()
     writes: list[WriteRule] = Field(default_factory=list)
     bucket_s: float = Field(default=0.25, gt=0, le=10)

@@ -56,6 +56,7 @@ from harness.load.protocol import (
     WORKER_REPORT_INTERVAL_S,
     WorkerConfig,
     decode_batch,
+    decode_health,
 )
 
 log = logging.getLogger(__name__)
@@ -80,12 +81,14 @@ class MasterLoad:
         on_rows: Any,
         on_write: Any,
         on_live: Any,
+        on_health: Any = None,
     ) -> None:
         self.spec = spec
         self.classifier = classifier
         self.on_rows = on_rows
         self.on_write = on_write
         self.on_live = on_live
+        self.on_health = on_health  # each worker's own health rows (GeneratorRow)
         self.scenario_path = scenario_path
         self.bucket_s = bucket_s
         self.user_class_names = [c.__name__ for c in user_classes]
@@ -214,6 +217,9 @@ class MasterLoad:
             self.on_rows(rows)
         for write in writes:
             self.on_write(write)
+        if self.on_health is not None:
+            for row in decode_health(payload):
+                self.on_health(row)
         if self.on_live is not None:
             for t_s, outcome, latency_ms in live:
                 self.on_live(t_s + LIVE_LAG_S, outcome, latency_ms)

@@ -20,6 +20,11 @@ new request; requests in flight (:mod:`harness.load.inflight`, registered when
 they start by :func:`track_requests`) get up to ``load.drain_s`` to finish and
 are recorded as usual; those still open then are recorded as errors in the
 bucket they started in; then the users are killed.
+
+With ``on_health``, the engine also watches its own process
+(:class:`~harness.load.health.LoopMonitor`: event-loop lag and CPU per bucket) from
+:meth:`LoadEngine.start` to the end of :meth:`LoadEngine.stop`; with workers, each
+worker watches itself and the master passes its rows on.
 """
 
 from __future__ import annotations
@@ -41,7 +46,9 @@ from harness.drill.model import LoadModel, LoadSpec
 from harness.errors import InputError
 from harness.load.classify import ARRIVAL_LATENESS_KEY, RequestClassifier, RequestSample
 from harness.load.dropped import DroppedArrivals
+from harness.load.health import HealthSink, LoopMonitor
 from harness.load.inflight import InFlight
+from harness.metrics.generator import MASTER
 from harness.results.model import Outcome
 from harness.results.raw import AckedWrite, MetricRow
 
@@ -250,6 +257,7 @@ class LoadEngine:
         on_live: LiveSink | None = None,
         scenario_path: Path | None = None,
         bucket_s: float = 0.25,
+        on_health: HealthSink | None = None,
     ) -> None:
         self.spec = spec
         self.classifier = classifier
@@ -262,6 +270,14 @@ class LoadEngine:
         self.in_flight = InFlight()
         self._level: float | None = None
         self._stopped = False
+        self.monitor: LoopMonitor | None = None  # this process's own lag and CPU
+        if on_health is not None:
+            self.monitor = LoopMonitor(
+                bucket_s=bucket_s,
+                clock=classifier.clock.now_s,
+                sink=on_health,
+                process=MASTER if spec.workers > 0 else "harness",
+            )
         if spec.workers > 0:
             if spec.model is LoadModel.OPEN:
                 raise InputError(
@@ -282,6 +298,7 @@ class LoadEngine:
                 on_rows=on_rows,
                 on_write=on_write,
                 on_live=on_live,
+                on_health=on_health,
             )
             self.env = self.master.env
             return
@@ -326,6 +343,8 @@ class LoadEngine:
 
     def start(self) -> None:
         """Drill time starts now: no users yet (closed) or all users waiting for arrivals (open)."""
+        if self.monitor is not None:
+            self.monitor.start()
         if self.master is not None:
             self.master.start()
             self.runner = self.master.runner
@@ -370,10 +389,18 @@ class LoadEngine:
         ``load.drain_s`` to finish; those still open then are recorded as errors
         (through ``on_sample``) in the bucket they started in; then every user is
         killed. With workers, each worker does the same and sends its last rows.
+        The health monitor stops last, after the drain.
         """
         if self._stopped:
             return
         self._stopped = True
+        try:
+            self._stop_load()
+        finally:
+            if self.monitor is not None:
+                self.monitor.stop()
+
+    def _stop_load(self) -> None:
         if self.gate is not None:
             self.gate.stop()
         if self.drops is not None:

@@ -16,7 +16,8 @@ then as errors), stop its users and send everything it still holds in
 Data: a :class:`WorkerBatch` classifies nothing itself; it records samples into a
 :class:`~harness.metrics.recorder.Recorder` (the same per-bucket rows as a local
 run) and keeps acknowledged writes and a compact per-second live summary until the
-next report drains them into a plain dict (:data:`REPORT_KEY`).
+next report drains them into a plain dict (:data:`REPORT_KEY`). The worker's own
+health rows (:mod:`harness.load.health`, one per bucket) travel the same way.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from harness.load.classify import RequestSample
 from harness.load.outcome import OutcomeRules
 from harness.metrics.recorder import Recorder
 from harness.results.model import Outcome
-from harness.results.raw import AckedWrite, MetricRow
+from harness.results.raw import AckedWrite, GeneratorRow, MetricRow
 
 MSG_HELLO = "harness_hello"
 MSG_CONFIG = "harness_config"
@@ -70,12 +71,17 @@ class WorkerBatch:
         self._rows: list[MetricRow] = []
         self.recorder = Recorder(bucket_s=config.bucket_s, sink=self._take_rows)
         self._writes: list[AckedWrite] = []
+        self._health: list[GeneratorRow] = []
         self._live: dict[tuple[int, Outcome], list[float]] = {}
         self._live_counts: dict[tuple[int, Outcome], int] = {}
         self.requests = 0
 
     def _take_rows(self, rows: list[MetricRow]) -> None:
         self._rows.extend(rows)
+
+    def add_health(self, row: GeneratorRow) -> None:
+        """Keep one of the worker's own health rows (its LoopMonitor's sink) for the next report."""
+        self._health.append(row)
 
     def add(self, sample: RequestSample, write: AckedWrite | None) -> None:
         self.requests += 1
@@ -109,6 +115,7 @@ class WorkerBatch:
             self.recorder.flush(now_s - self.config.grace_s)
         rows, self._rows = self._rows, []
         writes, self._writes = self._writes, []
+        health, self._health = self._health, []
         live = [
             [second, outcome.value, self._live_counts[(second, outcome)], latencies]
             for (second, outcome), latencies in self._live.items()
@@ -118,7 +125,13 @@ class WorkerBatch:
             "rows": [row.model_dump(mode="json") for row in rows],
             "writes": [write.model_dump(mode="json") for write in writes],
             "live": live,
+            "generator": [row.model_dump(mode="json") for row in health],
         }
+
+
+def decode_health(payload: dict[str, Any]) -> list[GeneratorRow]:
+    """The worker's own health rows in a drained batch (none from an older worker)."""
+    return [GeneratorRow.model_validate(r) for r in payload.get("generator", [])]
 
 
 def decode_batch(

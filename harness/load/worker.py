@@ -4,10 +4,12 @@ Needs only the scenario (locustfile) and the master's address: the drill's start
 time, bucket size, outcome and write rules come from the master in a custom
 message (:mod:`harness.load.protocol`). Requests are classified and recorded
 exactly as in a local run (:class:`RequestClassifier` + :class:`WorkerBatch`'s
-Recorder) and sent to the master with each Locust report. At the stop it drains
-as a local run does (:meth:`harness.load.engine.LoadEngine.stop`): no new request,
-those in flight get up to ``drain_s``, the rest are recorded as errors, and only
-then are the last rows sent. The process ends when
+Recorder) and sent to the master with each Locust report, with the worker's own
+event-loop lag and CPU (:class:`~harness.load.health.LoopMonitor`, a row per
+bucket). At the stop it drains as a local run does
+(:meth:`harness.load.engine.LoadEngine.stop`): no new request, those in flight
+get up to ``drain_s``, the rest are recorded as errors, and only then are the
+last rows (its own health rows included) sent. The process ends when
 the master quits it, when the master stays silent for ``MASTER_SILENT_S``, or (for
 workers the engine started) when its parent process is gone.
 """
@@ -29,6 +31,7 @@ from harness.clock import DrillClock
 from harness.errors import InfrastructureError
 from harness.load.classify import RequestClassifier
 from harness.load.engine import track_requests, wait_for_in_flight
+from harness.load.health import LoopMonitor
 from harness.load.inflight import InFlight
 from harness.load.protocol import (
     MSG_CONFIG,
@@ -42,6 +45,7 @@ from harness.load.protocol import (
     WorkerConfig,
 )
 from harness.load.scenario import load_user_classes
+from harness.results.raw import GeneratorRow
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +60,7 @@ class _Worker:
         self.batch: WorkerBatch | None = None
         self.early: list[dict[str, Any]] = []
         self.in_flight = InFlight()
+        self.monitor: LoopMonitor | None = None
 
     def on_request(self, **event: Any) -> None:
         if self.classifier is None:
@@ -82,11 +87,23 @@ class _Worker:
             config.outcomes, config.writes, DrillClock.started_at(config.t0_unix_s)
         )
         self.batch = WorkerBatch(config)
+        if self.monitor is None:
+            self.monitor = LoopMonitor(
+                bucket_s=config.bucket_s,
+                clock=self.classifier.clock.now_s,
+                sink=self._add_health,
+                process=f"worker-{os.getpid()}",
+            )
+            self.monitor.start()
         early, self.early = self.early, []
         for event in early:
             self._record(event)
         assert self.runner is not None
         self.runner.send_message(MSG_READY, {"pid": os.getpid()})
+
+    def _add_health(self, row: GeneratorRow) -> None:
+        if self.batch is not None:
+            self.batch.add_health(row)
 
     def on_report(self, client_id: str, data: dict[str, Any], **_: Any) -> None:
         if self.batch is not None:
@@ -112,6 +129,8 @@ class _Worker:
                 lateness_s=pending.lateness_s,
             )
             self.batch.add(sample, None)
+        if self.monitor is not None:
+            self.monitor.stop()  # its last rows go with the final batch
         payload = self.batch.drain(None, final=True) if self.batch is not None else {}
         self.runner.send_message(MSG_FINAL, payload)
 

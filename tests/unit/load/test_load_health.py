@@ -121,12 +121,16 @@ def test_a_failing_sink_never_breaks_the_monitor(caplog: pytest.LogCaptureFixtur
 
 
 def run_real(
-    duration_s: float, interval_s: float, busy: tuple[float, float, str] | None = None
+    duration_s: float,
+    interval_s: float,
+    busy: tuple[float, float, str] | None = None,
+    spent: dict[str, float] | None = None,
 ) -> list[GeneratorRow]:
     """Run a monitor for ``duration_s``; ``busy`` = (at_s, for_s, how) keeps the process busy.
 
     ``how``: "sleep" blocks the loop for ``for_s`` at once (an unpatched ``time.sleep``);
-    "spin" burns CPU in 50 ms slices, yielding between them, for ``for_s``.
+    "spin" burns CPU in 50 ms slices, yielding between them, for ``for_s``, and puts the
+    share of one core it really got (CPU time over wall time) into ``spent["share"]``.
     """
     import gevent
 
@@ -141,12 +145,15 @@ def run_real(
         if how == "sleep":
             time.sleep(for_s)  # not monkey-patched: blocks the whole loop
             return
-        end = time.perf_counter() + for_s
+        wall0, cpu0 = time.perf_counter(), time.process_time()
+        end = wall0 + for_s
         while time.perf_counter() < end:
             stop = min(time.perf_counter() + 0.05, end)
             while time.perf_counter() < stop:
                 pass
             gevent.sleep(0.001)  # sleep(0) would not let timers run
+        if spent is not None:
+            spent["share"] = (time.process_time() - cpu0) / (time.perf_counter() - wall0)
 
     mon.start()
     holder = gevent.spawn(hold, *busy) if busy else None
@@ -163,7 +170,7 @@ def test_a_loop_blocked_for_200_ms_shows_about_200_ms_of_lag() -> None:
     """A greenlet that blocks the loop 200 ms: the worst lag is 200 ms less at most one interval."""
     rows = run_real(0.7, interval_s=0.01, busy=(0.2, 0.2, "sleep"))
     worst = max(r.lag_max_ms for r in rows)
-    assert 190 <= worst <= 260, rows
+    assert 190 <= worst <= 350, rows  # above 250 only when the machine starves the process
     assert sum(r.lag_max_ms >= 150 for r in rows) == 1  # counted once, where the loop woke
 
 
@@ -171,16 +178,52 @@ def test_an_idle_loop_shows_almost_no_lag_and_cpu() -> None:
     """Nothing else running: every wake-up is within a few ms, CPU far below the bound."""
     rows = run_real(0.5, interval_s=0.05)
     assert rows and sum(r.samples for r in rows) >= 7
-    assert max(r.lag_max_ms for r in rows) < 25, rows
+    assert max(r.lag_max_ms for r in rows) < 40, rows
     assert max(r.cpu_percent for r in rows) < 50, rows
 
 
 def test_a_busy_loop_shows_its_cpu() -> None:
-    """A greenlet burning CPU from 0.25 s to 1 s: those buckets show the process near one core."""
-    rows = run_real(1.25, interval_s=0.05, busy=(0.25, 0.75, "spin"))
+    """A greenlet burning CPU from 0.25 s to 1 s: those buckets show the CPU it really got.
+
+    On an idle machine that is nearly one core; on a busy shared one, what the scheduler
+    gave the process, which the spinner measures itself.
+    """
+    spent: dict[str, float] = {}
+    rows = run_real(1.25, interval_s=0.05, busy=(0.25, 0.75, "spin"), spent=spent)
+    share = spent["share"] * 100
     by_bucket = {r.bucket: r for r in rows}
-    assert by_bucket[0].cpu_percent < 50, rows  # before: idle
     busy = [by_bucket[b].cpu_percent for b in (2, 3) if b in by_bucket]
-    assert busy and min(busy) > 80, rows
+    assert busy and all(abs(cpu - share) < 20 for cpu in busy), (share, rows)
+    assert by_bucket[0].cpu_percent < min(busy) / 2, rows  # before it: idle
     # it yields every 50 ms: the loop is late by about one slice, not by the whole burn
     assert 20 <= max(r.lag_max_ms for r in rows) < 150, rows
+
+
+# -- from a worker to the master -------------------------------------------------------
+
+
+def test_worker_health_rows_travel_with_its_batch() -> None:
+    """A worker's rows go out with its next report, once; an older worker's payload has none."""
+    from harness.load.outcome import OutcomeRules
+    from harness.load.protocol import WorkerBatch, WorkerConfig, decode_health
+
+    batch = WorkerBatch(
+        WorkerConfig(t0_unix_s=0.0, bucket_s=0.25, outcomes=OutcomeRules(), writes=[])
+    )
+    rows = [
+        GeneratorRow(
+            bucket=b,
+            process="worker-42",
+            samples=5,
+            lag_max_ms=2.0,
+            lag_mean_ms=1.0,
+            cpu_percent=40.0,
+        )
+        for b in (0, 1)
+    ]
+    for r in rows:
+        batch.add_health(r)
+    payload = batch.drain(now_s=1.0)
+    assert decode_health(payload) == rows
+    assert decode_health(batch.drain(None, final=True)) == []
+    assert decode_health({"rows": [], "writes": [], "live": []}) == []
