@@ -1,0 +1,57 @@
+"""The load-accuracy benchmark runs end to end (tiny durations; the figures are not judged)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+BENCH = Path(__file__).resolve().parents[3] / "benchmarks" / "load_accuracy_bench.py"
+
+
+def test_smoke_run_measures_every_client_against_both_servers_and_prints_the_table(
+    tmp_path: Path,
+) -> None:
+    """--smoke: k6, a drill and a drill with the old probe, per server; table and ratios printed."""
+    records_path = tmp_path / "records.json"
+    process = subprocess.Popen(
+        [sys.executable, str(BENCH), "--smoke", "--json", str(records_path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        output, errors = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:  # SIGINT: the benchmark stops what it started, then exits
+            os.killpg(process.pid, signal.SIGINT)
+            try:
+                process.communicate(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.communicate()
+    assert process.returncode == 0, errors[-3000:]
+    assert "compared with k6 in the same round" in output
+    for label in ("50 ms server @ 20/s", "trivial server @ 100/s", "harness+old-probe"):
+        assert label in output
+    records = json.loads(records_path.read_text(encoding="utf-8"))
+    clients = {(r["server"], r["client"]) for r in records}
+    assert clients == {
+        (server, client)
+        for server in ("slow", "trivial")
+        for client in ("k6", "harness", "harness+old-probe")
+    }
+    for record in records:
+        assert record["requests"] > 0 and record["errors"] == 0, record
+        if record["server"] == "slow":  # the server's own service time is the fixed 50 ms
+            assert record["server_p99_ms"] >= 50, record
+    old_probe = [r for r in records if r["client"] == "harness+old-probe"]
+    assert all(r["probe_ms"] is not None for r in old_probe)  # the old probe really ran
