@@ -204,9 +204,14 @@ def _run_drill(
             toxiproxy_url=toxiproxy_url,
             allow_remote=allow_remote,
             on_tick=view,
+            on_warning=_print_warning,
         )
     print_verdict(report, str(run_dir))
     return VERDICT_EXIT[report.verdict]
+
+
+def _print_warning(message: str) -> None:
+    print(f"harness: warning: {message}", file=sys.stderr)
 
 
 def _validate(args: argparse.Namespace) -> int:
@@ -223,6 +228,8 @@ def _validate(args: argparse.Namespace) -> int:
             failed += 1
             print(f"harness: {exc}", file=sys.stderr)
             continue
+        for warning in plan.warnings:
+            _print_warning(warning)
         print(
             f"{path}: ok ({len(plan.drill.phases)} phases, {plan.drill.duration_s:g} s, "
             f"{len(plan.faults)} fault windows)"
@@ -320,13 +327,13 @@ def _toxiproxy(args: argparse.Namespace) -> int:
 
 
 def _worker(args: argparse.Namespace) -> int:
-    from harness.drill.plan import resolve_scenario, search_dirs
+    from harness.drill.plan import resolve_scenario
     from harness.load.worker import run_worker
 
     run_worker(
         master_host=args.master_host,
         master_port=args.master_port,
-        scenario=resolve_scenario(args.scenario, search_dirs=search_dirs(None, "scenarios")),
+        scenario=resolve_scenario(args.scenario, search_dirs=[Path.cwd() / "scenarios"]),
         user_classes=args.user_classes,
         exit_with_parent=args.exit_with_parent,
     )

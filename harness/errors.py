@@ -10,6 +10,7 @@ so that callers never see another library's types.
     ├── InfrastructureError       the harness's own infrastructure failed        (exit 3)
     │   ├── ToxiproxyError        a Toxiproxy server refused or could not be reached
     │   │   ├── ProxyNotFound
+    │   │   ├── ProxyConflict     a proxy exists but points elsewhere than the drill says
     │   │   ├── ToxicNotFound
     │   │   └── ToxicAlreadyExists
     │   └── TargetUnreachable     the system under test did not answer
@@ -49,6 +50,10 @@ class ToxiproxyError(InfrastructureError):
 
 class ProxyNotFound(ToxiproxyError):
     """A proxy named in a drill or fault does not exist on the Toxiproxy server."""
+
+
+class ProxyConflict(ToxiproxyError):
+    """A proxy the drill declares exists with another upstream or listen address; never re-pointed."""
 
 
 class ToxicNotFound(ToxiproxyError):

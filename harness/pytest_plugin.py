@@ -184,6 +184,10 @@ def _drill_file(drill: Any, reports_dir: Path) -> tuple[Path, float | None]:
 
     if not isinstance(drill, Drill):
         raise TypeError(f"run_drill takes a drill file path or a Drill, not {type(drill).__name__}")
+    from harness.drill.plan import anchored
+
+    # Written to another folder: relative references keep meaning what they meant here.
+    drill = anchored(drill, Path.cwd())
     path = reports_dir / f"{drill.name}-{uuid.uuid4().hex[:6]}.drill.json"
     path.write_text(json.dumps(drill.model_dump(mode="json", by_alias=True)), encoding="utf-8")
     return path, drill.duration_s

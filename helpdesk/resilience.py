@@ -185,7 +185,7 @@ class DependencyClient:
             stop=tenacity.stop_after_attempt(s.retry_attempts)
             | tenacity.stop_after_delay(s.retry_total_s),
             wait=tenacity.wait_exponential_jitter(
-                initial=s.retry_initial_s, max=s.retry_max_wait_s
+                multiplier=s.retry_initial_s, max=s.retry_max_wait_s
             ),
             retry=tenacity.retry_if_exception(_retryable),
             reraise=True,

@@ -25,11 +25,16 @@ def run_and_report(
     toxiproxy_url: str | None = None,
     allow_remote: bool = False,
     on_tick: Callable[[LiveStatus], None] | None = None,
+    on_warning: Callable[[str], None] | None = None,
 ) -> tuple[RunReport, Path]:
-    """Run ``drill`` and write every report format; returns the report and the run directory."""
+    """Run ``drill`` and write every report format; returns the report and the run directory.
+
+    ``on_warning`` hears what planning found worth a look but not wrong for sure."""
     if target_url:
         drill = with_target_url(drill, target_url)
     plan = plan_drill(drill, drill_file=drill_file, allow_remote=allow_remote)
+    for warning in plan.warnings if on_warning is not None else ():
+        on_warning(warning)
     settings = RunSettings(
         reports_dir=reports_dir, run_id=run_id, toxiproxy_url=toxiproxy_url, on_tick=on_tick
     )

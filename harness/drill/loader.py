@@ -8,12 +8,25 @@ from pathlib import Path
 from harness.drill.model import CapacitySearch, Drill, PhaseSpec
 from harness.errors import ValidationFailed
 from harness.load.shapes import Step
-from harness.validation import load_model
+from harness.validation import read_yaml, validate
 
 
 def load_drill(path: Path) -> Drill:
-    """The drill in ``path``; a capacity search is expanded into one phase per load step."""
-    return expand_capacity_search(load_model(Drill, path))
+    """The drill in ``path``; a capacity search is expanded into one phase per load step.
+
+    A file that fails the schema is also checked for unknown scenario and fault-script
+    references, so one run lists every problem."""
+    data, node = read_yaml(path)
+    try:
+        drill = validate(Drill, data, source=str(path), node=node)
+    except ValidationFailed as exc:
+        from harness.drill.plan import reference_problems
+
+        extra = [p for p in reference_problems(data, path, node) if p not in exc.problems]
+        if not extra:
+            raise
+        raise ValidationFailed(exc.source, exc.problems + extra) from None
+    return expand_capacity_search(drill)
 
 
 def expand_capacity_search(drill: Drill) -> Drill:

@@ -10,6 +10,7 @@ and ``harness validate`` load its user classes.
 
 from __future__ import annotations
 
+import ast
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,8 +25,6 @@ from harness.errors import InputError, ValidationFailed
 from harness.faults.loader import resolve_fault_script
 from harness.faults.timeline import FaultWindow, expand
 from harness.validation import locate, read_yaml
-
-PROJECT_DIR = Path(__file__).resolve().parents[2]
 
 
 @dataclass(frozen=True)
@@ -44,19 +43,66 @@ class DrillPlan:
     faults: list[PlannedFault]
     toxiproxy_url: str  # EMBEDDED or a URL
     allow_remote: bool = False  # --allow-remote: non-loopback target/Toxiproxy allowed
+    warnings: tuple[
+        str, ...
+    ] = ()  # worth a look, not wrong for sure (e.g. an unseen endpoint name)
+
+
+def base_dir(drill_file: Path | None) -> Path:
+    """What a drill's relative paths are relative to: its file's folder (the working
+    directory for a drill built in Python, which has no file)."""
+    return drill_file.resolve().parent if drill_file is not None else Path.cwd()
 
 
 def search_dirs(drill_file: Path | None, folder: str) -> list[Path]:
-    """Where to look for scenarios/ or faults/: next to the drill, the working dir, the project."""
-    dirs = []
-    if drill_file is not None:
-        dirs += [drill_file.parent / folder, drill_file.parent.parent / folder]
-    dirs += [Path.cwd() / folder, PROJECT_DIR / folder]
+    """Where a bare name (``customer_journeys``, ``nlu-outage``) is looked up: ``folder``
+    next to the drill file, then beside the drill's folder (``drills/../faults``).
+
+    Never the working directory (a drill means the same from anywhere) and never the
+    harness's own project folders (a user's drill must not pick up the reference
+    system's scenarios or fault scripts by accident).
+    """
+    base = base_dir(drill_file)
     unique: list[Path] = []
-    for d in dirs:
-        if d.resolve() not in [u.resolve() for u in unique]:
+    for d in (base / folder, base.parent / folder):
+        if d not in unique:
             unique.append(d)
     return unique
+
+
+def is_path_ref(ref: str) -> bool:
+    """A reference written as a path (has a slash or a file suffix) rather than a bare name."""
+    return "/" in ref or "\\" in ref or Path(ref).suffix in (".py", ".yaml", ".yml", ".json")
+
+
+def anchored(drill: Drill, base: Path) -> Drill:
+    """``drill`` with its scenario and fault references made absolute against ``base``.
+
+    For a drill built in Python and handed to another process as a file in some
+    other folder (the pytest plugin): its references keep meaning what they meant
+    where it was built. References that resolve to nothing are left as they are,
+    so planning still reports them.
+    """
+    scenario = _anchor(drill.load.scenario, base, "scenarios", (".py",))
+    phases = [
+        phase.model_copy(
+            update={"faults": [_anchor(f, base, "faults", (".yaml", ".yml")) for f in phase.faults]}
+        )
+        for phase in drill.phases
+    ]
+    load = drill.load.model_copy(update={"scenario": scenario})
+    return drill.model_copy(update={"load": load, "phases": phases})
+
+
+def _anchor(ref: str, base: Path, folder: str, suffixes: tuple[str, ...]) -> str:
+    if is_path_ref(ref):
+        path = Path(ref) if Path(ref).is_absolute() else base / ref
+        return str(path.resolve()) if path.is_file() else ref
+    for d in (base / folder, base.parent / folder):
+        for candidate in (d / ref, *(d / f"{ref}{s}" for s in suffixes)):
+            if candidate.is_file():
+                return str(candidate.resolve())
+    return ref
 
 
 def ledger_dir() -> Path:
@@ -66,18 +112,26 @@ def ledger_dir() -> Path:
     return root / "ledger"
 
 
-def resolve_scenario(ref: str, *, search_dirs: list[Path]) -> Path:
-    """The locustfile ``ref`` names: a path, or a name (with or without .py) in a search dir."""
-    candidates = [Path(ref)]
+def resolve_scenario(ref: str, *, search_dirs: list[Path], base: Path | None = None) -> Path:
+    """The locustfile ``ref`` names: a path (relative to ``base``, the drill file's folder)
+    or a bare name (with or without .py) in one of ``search_dirs``."""
+    base = base or Path.cwd()
+    if is_path_ref(ref):
+        path = Path(ref) if Path(ref).is_absolute() else base / ref
+        if path.is_file():
+            return path.resolve()
+        raise InputError(
+            f"load.scenario {ref!r} not found at {path} (a relative path is relative to the "
+            "drill file's folder); fix the path"
+        )
     for folder in search_dirs:
-        candidates += [folder / ref, folder / f"{ref}.py"]
-    for candidate in candidates:
-        if candidate.is_file():
-            return candidate.resolve()
+        for candidate in (folder / ref, folder / f"{ref}.py"):
+            if candidate.is_file():
+                return candidate.resolve()
     looked = ", ".join(str(d) for d in search_dirs)
     raise InputError(
-        f"load.scenario {ref!r} not found (looked for it as a path and in {looked}); "
-        "give a locustfile path or the name of a file in scenarios/"
+        f"load.scenario {ref!r} not found (looked in {looked}); "
+        "give a locustfile path (relative to the drill file) or the name of a file in scenarios/"
     )
 
 
@@ -158,6 +212,132 @@ def _closed_model_corrected(drill: Drill, at: Callable[..., str]) -> list[str]:
     ]
 
 
+def _all_checks(drill: Drill) -> list[tuple[tuple[object, ...], str, object]]:
+    """Every check with where it sits in the file: (location, 'within' text, check)."""
+    found: list[tuple[tuple[object, ...], str, object]] = [
+        (("checks", j), "", check) for j, check in enumerate(drill.checks)
+    ]
+    if drill.capacity_search is not None:
+        found += [
+            (("capacity_search", "checks", j), "capacity_search > ", check)
+            for j, check in enumerate(drill.capacity_search.checks)
+        ]
+    else:
+        found += [
+            (("phases", i, "checks", j), f"phase {phase.name!r} > ", check)
+            for i, phase in enumerate(drill.phases)
+            for j, check in enumerate(phase.checks)
+        ]
+    return found
+
+
+def _checks_naming_absent_faults(
+    drill: Drill, faults: list[PlannedFault], at: Callable[..., str]
+) -> list[str]:
+    """Checks whose ``fault:`` no phase runs: found now, not after a whole run."""
+    known = {p.script for p in faults} | {p.window.fault.name for p in faults}
+    listed = ", ".join(sorted(known)) or "none"
+    return [
+        f"{at(*loc, 'fault')}: {within}check {getattr(check, 'name', None) or check.type!r} "
+        f"names fault {check.fault!r}, which no phase runs (faults: {listed}) - fix 'fault:' "
+        "or add the fault to a phase"
+        for loc, within, check in _all_checks(drill)
+        if getattr(check, "fault", None) and check.fault not in known
+    ]
+
+
+_ENDPOINT_FIELDS = ("endpoints", "core_endpoints", "noncore_endpoints")
+
+
+def _endpoints_not_in_scenario(drill: Drill, scenario: Path, at: Callable[..., str]) -> list[str]:
+    """Endpoint names that appear nowhere in the scenario's source, as warnings.
+
+    Locust names a request by its ``name=`` or its URL path; a name the drill uses
+    that is no string in the scenario is most likely a typo (it would only show
+    as 'no data' after a whole run). Names built at run time (f-strings) match by
+    their constant prefix; anything else may still be right, hence a warning.
+    """
+    literals, prefixes = scenario_strings(scenario)
+
+    def known(name: str) -> bool:
+        return name in literals or any(p and name.startswith(p) for p in prefixes)
+
+    named: list[tuple[tuple[object, ...], str]] = []
+    for loc, _within, check in _all_checks(drill):
+        for field in _ENDPOINT_FIELDS:
+            for k, name in enumerate(getattr(check, field, None) or []):
+                named.append(((*loc, field, k), name))
+    named += [(("writes", i, "endpoint"), rule.endpoint) for i, rule in enumerate(drill.writes)]
+    return [
+        f"{at(*loc)}: endpoint {name!r} appears nowhere in {scenario.name} (as a request "
+        "name= or URL path); a typo only shows as 'no data' after a run - check the name"
+        for loc, name in named
+        if not known(name)
+    ]
+
+
+def scenario_strings(scenario: Path) -> tuple[set[str], set[str]]:
+    """String constants in a locustfile, and the constant prefixes of its f-strings."""
+    try:
+        tree = ast.parse(scenario.read_text(encoding="utf-8"), filename=str(scenario))
+    except (OSError, SyntaxError, ValueError, RecursionError):
+        return set(), set()
+    literals: set[str] = set()
+    prefixes: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.JoinedStr):
+            first = node.values[0] if node.values else None
+            if isinstance(first, ast.Constant) and isinstance(first.value, str):
+                prefixes.add(first.value)
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+            literals.add(node.value)
+    return literals, prefixes
+
+
+def reference_problems(data: object, drill_file: Path, node: yaml.Node | None) -> list[str]:
+    """Scenario and fault-script references of a drill file that failed schema validation.
+
+    So one ``harness validate`` lists every problem: a schema error no longer hides a
+    misspelt fault name. Reads the raw YAML data; anything not shaped as expected is
+    left to the schema errors.
+    """
+    if not isinstance(data, dict):
+        return []
+    source = str(drill_file)
+
+    def at(*loc: object) -> str:
+        return locate(node, list(loc), source)
+
+    problems: list[str] = []
+    load = data.get("load")
+    ref = load.get("scenario") if isinstance(load, dict) else None
+    if isinstance(ref, str):
+        try:
+            resolve_scenario(
+                ref, search_dirs=search_dirs(drill_file, "scenarios"), base=base_dir(drill_file)
+            )
+        except InputError as exc:
+            problems.append(f"{at('load', 'scenario')}: {exc}")
+    phases = data.get("phases")
+    for i, phase in enumerate(phases if isinstance(phases, list) else []):
+        refs = phase.get("faults") if isinstance(phase, dict) else None
+        for k, fault in enumerate(refs if isinstance(refs, list) else []):
+            if not isinstance(fault, str):
+                continue
+            try:
+                resolve_fault_script(
+                    fault, search_dirs=search_dirs(drill_file, "faults"), base=base_dir(drill_file)
+                )
+            except ValidationFailed as exc:
+                problems += [
+                    f"{at('phases', i, 'faults', k)}: fault script {fault!r}: {p}"
+                    for p in exc.problems
+                ]
+            except InputError as exc:
+                problems.append(f"{at('phases', i, 'faults', k)}: {exc}")
+    return problems
+
+
 def plan_drill(
     drill: Drill,
     *,
@@ -185,6 +365,20 @@ def plan_drill(
         return locate(node, list(loc), source)
 
     problems: list[str] = []
+    for index, proxy in enumerate(drill.proxies):
+        for field in ("upstream", "listen"):
+            address = getattr(proxy, field)
+            if address is None:
+                continue
+            try:
+                require_loopback(
+                    address,
+                    what=f"proxy {proxy.name!r} {field}",
+                    allow_hosts=drill.target.allow_hosts,
+                    allow_remote=allow_remote,
+                )
+            except InputError as exc:
+                problems.append(f"{at('proxies', index, field)}: {exc}")
     if not drill.checks and not any(p.checks for p in drill.phases):
         problems.append(
             f"{at('phases')}: the drill has no checks, so it could never fail; "
@@ -192,7 +386,9 @@ def plan_drill(
         )
     try:
         scenario = resolve_scenario(
-            drill.load.scenario, search_dirs=search_dirs(drill_file, "scenarios")
+            drill.load.scenario,
+            search_dirs=search_dirs(drill_file, "scenarios"),
+            base=base_dir(drill_file),
         )
     except InputError as exc:
         problems.append(f"{at('load', 'scenario')}: {exc}")
@@ -204,7 +400,9 @@ def plan_drill(
         for ref_index, ref in enumerate(phase.faults):
             where = at("phases", index, "faults", ref_index)
             try:
-                script = resolve_fault_script(ref, search_dirs=fault_dirs)
+                script = resolve_fault_script(
+                    ref, search_dirs=fault_dirs, base=base_dir(drill_file)
+                )
             except ValidationFailed as exc:
                 problems += [
                     f"{where}: phase {name!r}: fault script {ref!r}: {p}" for p in exc.problems
@@ -218,8 +416,10 @@ def plan_drill(
             origins += [(name, where)] * len(windows)
     problems += _name_clashes(faults, origins)
     problems += _closed_model_corrected(drill, at)
+    problems += _checks_naming_absent_faults(drill, faults, at)
     if problems:
         raise ValidationFailed(source, problems)
+    warnings = _endpoints_not_in_scenario(drill, scenario, at)
     return DrillPlan(
         drill=drill,
         drill_file=drill_file,
@@ -227,4 +427,5 @@ def plan_drill(
         faults=sorted(faults, key=lambda f: f.window.start_s),
         toxiproxy_url=drill.toxiproxy.url,
         allow_remote=allow_remote,
+        warnings=tuple(warnings),
     )

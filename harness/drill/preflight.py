@@ -15,8 +15,8 @@ from contextlib import ExitStack
 from harness.drill.model import EMBEDDED
 from harness.drill.plan import DrillPlan, ledger_dir
 from harness.drill.target import require_loopback, wait_healthy
-from harness.errors import InfrastructureError
-from harness.faults.adapter import ToxiproxyAdapter
+from harness.errors import InfrastructureError, ProxyConflict
+from harness.faults.adapter import ToxiproxyAdapter, proxy_matches
 from harness.faults.injector import remove_leftovers
 from harness.faults.specs import ProxySpec as ToxiproxyProxySpec
 
@@ -48,6 +48,28 @@ def start_toxiproxy(toxiproxy_url: str, seed: int | None, stack: ExitStack) -> s
     return process.url
 
 
+def refuse_conflicts(adapter: ToxiproxyAdapter, specs: list[ToxiproxyProxySpec]) -> None:
+    """Refuse to re-point a proxy that exists with another upstream or listen address.
+
+    A Toxiproxy is often shared (by the app under test, by other drills): a stale
+    ``upstream`` in a drill file must not silently move a proxy the app depends on.
+    """
+    current = adapter.proxies()
+    problems = [
+        f"proxy '{spec.name}' exists on Toxiproxy at {adapter.url} with listen "
+        f"{info.listen} and upstream {info.upstream}, but the drill says listen "
+        f"{spec.listen} and upstream {spec.upstream}"
+        for spec in specs
+        if (info := current.get(spec.name)) is not None and not proxy_matches(info, spec)
+    ]
+    if problems:
+        raise ProxyConflict(
+            "; ".join(problems) + " - the harness never re-points an existing proxy (the system "
+            "under test may depend on it): fix 'proxies:' in the drill to match, or delete or "
+            "fix the proxy on that Toxiproxy yourself"
+        )
+
+
 def preflight(plan: DrillPlan, adapter: ToxiproxyAdapter, *, health_timeout_s: float) -> None:
     """Toxiproxy answers, leftovers of killed runs are removed, proxies exist, the target is healthy."""
     drill = plan.drill
@@ -55,16 +77,14 @@ def preflight(plan: DrillPlan, adapter: ToxiproxyAdapter, *, health_timeout_s: f
     removed = remove_leftovers(adapter, ledger_dir=ledger_dir())
     if removed:
         log.warning("removed faults left by an earlier run that was killed: %s", ", ".join(removed))
-    with_upstream = [p for p in drill.proxies if p.upstream]
-    if with_upstream:
-        adapter.ensure_proxies(
-            [
-                ToxiproxyProxySpec(
-                    name=p.name, upstream=p.upstream, listen=p.listen or "127.0.0.1:0"
-                )
-                for p in with_upstream
-            ]
-        )
+    specs = [
+        ToxiproxyProxySpec(name=p.name, upstream=p.upstream, listen=p.listen or "127.0.0.1:0")
+        for p in drill.proxies
+        if p.upstream
+    ]
+    if specs:
+        refuse_conflicts(adapter, specs)
+        adapter.ensure_proxies(specs)  # only creates the missing ones now
     needed = {p.name for p in drill.proxies} | {f.window.fault.proxy for f in plan.faults}
     adapter.require_proxies(sorted(needed))
     wait_healthy(drill.target, timeout_s=health_timeout_s)

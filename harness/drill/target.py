@@ -23,8 +23,10 @@ _TRANSPORT_ERRORS = (httpx.TransportError,)
 
 
 def require_loopback(url: str, *, what: str, allow_hosts: list[str], allow_remote: bool) -> None:
-    """Refuse traffic to a host outside loopback unless the drill or a flag allows it."""
-    host = urlsplit(url).hostname or ""
+    """Refuse traffic to a host outside loopback unless the drill or a flag allows it.
+
+    ``url`` is a URL or a bare ``host:port`` (a proxy's upstream or listen address)."""
+    host = urlsplit(url if "://" in url else f"//{url}").hostname or ""
     if is_loopback(host) or allow_remote or host in allow_hosts:
         return
     raise InputError(
@@ -95,7 +97,7 @@ def wait_healthy(target: TargetSpec, *, timeout_s: float = 15.0) -> None:
     @retry(
         retry=retry_if_exception_type((*_TRANSPORT_ERRORS, _NotHealthy)),
         stop=stop_after_delay(timeout_s),
-        wait=wait_exponential_jitter(initial=0.1, max=1.0),
+        wait=wait_exponential_jitter(multiplier=0.1, max=1.0),
         reraise=True,
     )
     def probe(client: TargetClient) -> None:

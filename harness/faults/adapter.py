@@ -71,7 +71,14 @@ from harness.errors import (
 )
 from harness.faults.specs import ProxyInfo, ProxySpec, ToxicSpec
 
-__all__ = ["Reply", "ToxiproxyAdapter", "Transport", "TransportConnectError", "TransportTimeout"]
+__all__ = [
+    "Reply",
+    "ToxiproxyAdapter",
+    "Transport",
+    "TransportConnectError",
+    "TransportTimeout",
+    "proxy_matches",
+]
 
 _CLIENT_LOCK = threading.Lock()
 """Guards toxiproxy-python's global ``APIConsumer.host``/``.port`` for one call."""
@@ -298,7 +305,7 @@ class ToxiproxyAdapter:
         (see ``remove_leftovers``). Others are (re)created with ``spec.enabled``.
         """
         current = self.proxies()
-        todo = [s for s in specs if not _proxy_matches(current.get(s.name), s)]
+        todo = [s for s in specs if not proxy_matches(current.get(s.name), s)]
         if todo:
             body = [
                 {
@@ -480,7 +487,8 @@ def _split_listen(listen: str) -> tuple[str, int | None]:
         return listen, None
 
 
-def _proxy_matches(info: ProxyInfo | None, spec: ProxySpec) -> bool:
+def proxy_matches(info: ProxyInfo | None, spec: ProxySpec) -> bool:
+    """Does the server's proxy have the spec's upstream and listen address (port 0 matches any)?"""
     if info is None or info.upstream != spec.upstream:
         return False
     if spec.listen is None:

@@ -59,12 +59,20 @@ def load_fault_script(path: Path) -> FaultScript:
     return script.with_source(source)
 
 
-def resolve_fault_script(ref: str, *, search_dirs: list[Path]) -> FaultScript:
-    """Load a script by name (``nlu-outage``, looked up in ``search_dirs``) or by path."""
+def resolve_fault_script(
+    ref: str, *, search_dirs: list[Path], base: Path | None = None
+) -> FaultScript:
+    """Load a script by name (``nlu-outage``, looked up in ``search_dirs``) or by path
+    (a relative path is relative to ``base``, the drill file's folder)."""
     as_path = Path(ref)
-    if as_path.suffix in SUFFIXES or "/" in ref or as_path.exists():
+    if as_path.suffix in SUFFIXES or "/" in ref:
+        if not as_path.is_absolute():
+            as_path = (base or Path.cwd()) / as_path
         if not as_path.is_file():
-            raise InputError(f"fault script file '{ref}' does not exist - check the path")
+            raise InputError(
+                f"fault script file '{ref}' does not exist at {as_path} (a relative path is "
+                "relative to the drill file's folder) - check the path"
+            )
         return load_fault_script(as_path)
     for folder in search_dirs:
         for suffix in SUFFIXES:

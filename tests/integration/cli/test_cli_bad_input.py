@@ -19,6 +19,7 @@ from harness.faults import ProxySpec, ToxiproxyAdapter
 
 toxiserver = pytest.importorskip("toxiserver")
 
+SCENARIO = str(Path(__file__).resolve().parents[3] / "scenarios" / "customer_journeys.py")
 BASE = """\
 name: t
 target: {url: http://127.0.0.1:8080}
@@ -30,12 +31,12 @@ phases:
     duration_s: 2
     checks:
       - {type: error_rate, max_ratio: 0.5}
-"""
+""".replace("customer_journeys", SCENARIO)
 
 # case: (drill text, fragments the one problem sentence must hold; {f} is the file)
 CASES: dict[str, tuple[str, list[str]]] = {
     "bad_yaml": (
-        BASE.replace("  scenario: customer_journeys", "  scenario: [customer_journeys"),
+        BASE.replace(f"  scenario: {SCENARIO}", f"  scenario: [{SCENARIO}"),
         ["{f}:5: column 8: not valid YAML", "fix the syntax"],
     ),
     "unknown_field": (
@@ -69,7 +70,7 @@ CASES: dict[str, tuple[str, list[str]]] = {
         ],
     ),
     "unknown_scenario": (
-        BASE.replace("customer_journeys", "no_such_scenario"),
+        BASE.replace(SCENARIO, "no_such_scenario"),
         ["{f}:4: load.scenario 'no_such_scenario' not found", "give a locustfile path"],
     ),
     "phase_not_multiple_of_bucket": (

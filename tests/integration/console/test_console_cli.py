@@ -14,21 +14,24 @@ import pytest
 from harness import cli
 
 # 5 s of light load with the orders primary down in the middle phase; loose checks.
+REPO = Path(__file__).resolve().parents[3]
 LIVE_DRILL = """\
 name: console-live
 target: {url: "http://127.0.0.1:9", health_path: /healthz}
 proxies:
   - name: helpdesk_orders_primary
 load:
-  scenario: customer_journeys
+  scenario: SCENARIO
   shape: {type: steady, level: 4}
 phases:
   - {name: before, duration_s: 2}
-  - {name: outage, duration_s: 2, faults: [orders-primary-outage]}
+  - {name: outage, duration_s: 2, faults: [FAULTS/orders-primary-outage.yaml]}
   - {name: after, duration_s: 1, checks: [{type: error_rate, max_ratio: 1.0}]}
 abort:
   - {metric: error_ratio, above: 0.95, for_s: 30}
-"""
+""".replace("SCENARIO", str(REPO / "scenarios" / "customer_journeys.py")).replace(
+    "FAULTS", str(REPO / "faults")
+)
 LINE = re.compile(
     r"^\[ *(?P<t>[\d.]+)/5 s\] phase (?P<phase>\w+) \(\d+ s left\) users \d+ "
     r"rps \d+ p95 (-|\d+ ms) errors (-|[\d.]+%) faults: (?P<faults>.+)$"

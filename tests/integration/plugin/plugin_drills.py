@@ -13,7 +13,7 @@ FAILING_DRILL_YAML = """\
 name: short-tight
 target: {url: "http://127.0.0.1:9", health_path: /healthz}
 load:
-  scenario: customer_journeys
+  scenario: SCENARIO
   shape: {type: steady, level: 4}
 phases:
   - name: warmup
@@ -23,7 +23,7 @@ phases:
     checks:
       - {type: latency, percentile: 50, max_ms: 0.001}
       - {type: error_rate, max_ratio: 0.5}
-"""
+""".replace("SCENARIO", str(REPO / "scenarios" / "customer_journeys.py"))
 
 # The same drill built in Python inside a test, with one check that holds and one that cannot.
 PYTHON_DRILL_TEST = """\
@@ -37,7 +37,7 @@ def short_drill():
     return Drill.model_validate({
         "name": "python-built",
         "target": {"url": "http://127.0.0.1:9"},
-        "load": {"scenario": "customer_journeys", "shape": {"type": "steady", "level": 4}},
+        "load": {"scenario": "SCENARIO", "shape": {"type": "steady", "level": 4}},
         "phases": [
             {"name": "warmup", "duration_s": 1},
             {"name": "steady", "duration_s": 2, "checks": [
@@ -59,4 +59,4 @@ def test_python_drill(run_drill):
     assert "p50-impossible: measured" in message and "required <= 0.001 ms" in message
     assert "p95-loose" not in message
     print("EXPLAINED:", message.replace(chr(10), " | "))
-"""
+""".replace("SCENARIO", str(REPO / "scenarios" / "customer_journeys.py"))

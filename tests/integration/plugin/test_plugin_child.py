@@ -14,18 +14,21 @@ import pytest
 from harness.pytest_plugin import DrillRunError, run_drill_in_child
 
 # 30 s with the orders primary down from the first second: far longer than the timeout below.
+REPO = Path(__file__).resolve().parents[3]
 LONG_DRILL = """\
 name: too-long
 target: {url: "http://127.0.0.1:9", health_path: /healthz}
 proxies:
   - name: helpdesk_orders_primary
 load:
-  scenario: customer_journeys
+  scenario: SCENARIO
   shape: {type: steady, level: 2}
 phases:
   - {name: before, duration_s: 1}
-  - {name: outage, duration_s: 29, faults: [orders-primary-outage], checks: [{type: error_rate, max_ratio: 1.0}]}
-"""
+  - {name: outage, duration_s: 29, faults: [FAULTS/orders-primary-outage.yaml], checks: [{type: error_rate, max_ratio: 1.0}]}
+""".replace("SCENARIO", str(REPO / "scenarios" / "customer_journeys.py")).replace(
+    "FAULTS", str(REPO / "faults")
+)
 
 
 def _processes_mentioning(text: str) -> list[int]:

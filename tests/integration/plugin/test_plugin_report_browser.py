@@ -48,7 +48,8 @@ def test_real_report_shows_verdict_checks_and_fault_windows(real_run: Path, brow
     rows = dom.having("tr", "class", "check")
     assert [r["data-check"] for r in rows] == [c.name for c in report.checks]
     charts = [s["data-chart"] for s in dom.having("svg", "class", "chart-svg")]
-    assert charts == ["latency", "throughput", "ratios"]
+    # the load generator's own lag and CPU come after the system's charts
+    assert charts == ["latency", "throughput", "ratios", "generator-lag", "generator-cpu"]
     windows = dom.having("rect", "class", "fault-window")
     assert [w["data-fault"] for w in windows] == ["orders-primary-down"] * len(charts)
     assert [float(w["width"]) > 0 for w in windows] == [True] * len(charts)

@@ -10,11 +10,12 @@ from harness.drill.loader import load_drill
 from harness.drill.plan import plan_drill
 from harness.errors import InputError, ValidationFailed
 
+SCENARIO = str(Path(__file__).resolve().parents[3] / "scenarios" / "customer_journeys.py")
 DRILL = """\
 name: t
 target: {{url: http://127.0.0.1:8080}}
 load:
-  scenario: customer_journeys
+  scenario: SCENARIO
   model: {model}
   shape: {{type: steady, level: 2}}
 phases:
@@ -30,13 +31,13 @@ phases:
 checks:
   - {{type: latency, percentile: 95, max_ms: 800, corrected: true}}
   - {{type: latency, percentile: 95, max_ms: 800}}
-"""
+""".replace("SCENARIO", SCENARIO)
 
 CAPACITY = """\
 name: cap
 target: {url: http://127.0.0.1:8080}
 load:
-  scenario: customer_journeys
+  scenario: SCENARIO
   shape: {type: steady, level: 2}
 capacity_search:
   start: 2
@@ -45,7 +46,7 @@ capacity_search:
   max: 6
   checks:
     - {type: latency, percentile: 99, max_ms: 500, corrected: true}
-"""
+""".replace("SCENARIO", SCENARIO)
 
 
 def problems(tmp_path: Path, text: str) -> list[str]:

@@ -8,23 +8,25 @@ import pytest
 
 from harness.drill.loader import expand_capacity_search, load_drill, step_level
 from harness.drill.model import Drill, is_loopback
-from harness.drill.plan import PROJECT_DIR, plan_drill, search_dirs
+from harness.drill.plan import anchored, plan_drill, search_dirs
 from harness.drill.target import require_loopback
 from harness.errors import InputError, ValidationFailed
 from harness.validation import load_model
 
+PROJECT_DIR = Path(__file__).resolve().parents[3]
+SCENARIO = PROJECT_DIR / "scenarios" / "customer_journeys.py"
 BASE = """\
 name: t
 target: {url: http://127.0.0.1:8080}
 load:
-  scenario: customer_journeys
+  scenario: SCENARIO
   shape: {type: steady, level: 2}
 phases:
   - name: baseline
     duration_s: 2
     checks:
       - {type: error_rate, max_ratio: 0.5}
-"""
+""".replace("SCENARIO", str(SCENARIO))
 
 
 def _drill(tmp_path: Path, text: str = BASE, name: str = "d.yaml") -> Path:
@@ -67,26 +69,88 @@ def test_capacity_search_with_phases_of_its_own_is_refused(tmp_path: Path) -> No
     """A drill giving both 'phases' and 'capacity_search' is one clear error, not a crash later."""
     path = _drill(
         tmp_path,
-        BASE
-        + "capacity_search: {start: 1, step: 1, step_s: 1, max: 2, "
+        BASE + "capacity_search: {start: 1, step: 1, step_s: 1, max: 2, "
         "checks: [{type: error_rate, max_ratio: 0.1}]}\n",
     )
     with pytest.raises(ValidationFailed, match="either 'phases' or 'capacity_search', not both"):
         load_drill(path)
 
 
-def test_search_dirs_next_to_the_drill_first_then_cwd_then_project(
+def test_bare_names_are_looked_up_next_to_the_drill_only(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Scenarios and faults are looked up next to the drill, its parent, the cwd, the project."""
-    monkeypatch.chdir(tmp_path)
+    """Scenarios and faults by name: next to the drill and beside its folder; never cwd or project."""
+    monkeypatch.chdir(PROJECT_DIR)  # the project's own faults/ must not be found from here
     drill_file = tmp_path / "drills" / "x.yaml"
     assert search_dirs(drill_file, "faults") == [
         tmp_path / "drills" / "faults",
         tmp_path / "faults",
-        PROJECT_DIR / "faults",
-    ]  # the cwd's folder equals the drill's parent's, so it is listed once
-    assert search_dirs(None, "scenarios") == [tmp_path / "scenarios", PROJECT_DIR / "scenarios"]
+    ]
+    assert search_dirs(None, "scenarios") == [
+        PROJECT_DIR / "scenarios",
+        PROJECT_DIR.parent / "scenarios",
+    ]
+
+
+def test_a_users_drill_never_falls_back_to_the_projects_folders(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A shipped fault name or scenario name is unknown to a drill outside the project, from any cwd."""
+    monkeypatch.chdir(PROJECT_DIR)
+    text = BASE.replace(str(SCENARIO), "customer_journeys") + (
+        "  - {name: b, duration_s: 1, faults: [nlu-outage]}\n"
+    )
+    problems = _problems(_drill(tmp_path, text))
+    assert any("load.scenario 'customer_journeys' not found" in p for p in problems), problems
+    fault = next(p for p in problems if "fault script 'nlu-outage' not found" in p)
+    assert "known: none" in fault and str(PROJECT_DIR / "faults") not in fault
+
+
+def test_relative_paths_are_relative_to_the_drill_file_not_the_cwd(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """scenario: ../s/journeys.py and faults: [../f/slow.yaml] resolve from the drill's folder."""
+    (tmp_path / "s").mkdir()
+    (tmp_path / "s" / "journeys.py").write_text("# a locustfile\n")
+    (tmp_path / "f").mkdir()
+    (tmp_path / "f" / "slow.yaml").write_text(
+        "name: slow\nfaults:\n  - {name: x-slow, proxy: x, type: latency, latency_ms: 100}\n"
+    )
+    (tmp_path / "drills").mkdir()
+    text = BASE.replace(str(SCENARIO), "../s/journeys.py") + (
+        "  - {name: b, duration_s: 1, faults: [../f/slow.yaml]}\n"
+    )
+    path = _drill(tmp_path / "drills", text)
+    monkeypatch.chdir(PROJECT_DIR)
+    plan = plan_drill(load_drill(path), drill_file=path)
+    assert plan.scenario_path == tmp_path / "s" / "journeys.py"
+    assert [p.script for p in plan.faults] == ["slow"]
+
+
+def test_a_drill_built_in_python_is_anchored_where_it_was_built(tmp_path: Path) -> None:
+    """anchored() makes names and relative paths absolute against a folder; unknown ones stay."""
+    drill = load_drill(_drill(tmp_path, BASE + "  - {name: b, duration_s: 1, faults: [ghost]}\n"))
+    drill = drill.model_copy(
+        update={"load": drill.load.model_copy(update={"scenario": "customer_journeys"})}
+    )
+    moved = anchored(drill, PROJECT_DIR)
+    assert moved.load.scenario == str(SCENARIO)
+    assert moved.phases[1].faults == ["ghost"]
+
+
+def test_a_proxy_upstream_off_loopback_is_refused_with_its_line(tmp_path: Path) -> None:
+    """proxies[].upstream obeys the same loopback allowlist as the target."""
+    path = _drill(tmp_path, BASE + "proxies:\n  - {name: db, upstream: 10.1.2.3:5432}\n")
+    [problem] = _problems(path)
+    assert problem.startswith(f"{path}:12: proxy 'db' upstream 10.1.2.3:5432 is not on loopback")
+    allowed = BASE.replace(
+        "target: {url: http://127.0.0.1:8080}",
+        "target: {url: http://127.0.0.1:8080, allow_hosts: [10.1.2.3]}",
+    )
+    path = _drill(tmp_path, allowed + "proxies:\n  - {name: db, upstream: 10.1.2.3:5432}\n")
+    assert (
+        plan_drill(load_drill(path), drill_file=path).drill.proxies[0].upstream == "10.1.2.3:5432"
+    )
 
 
 @pytest.mark.parametrize("host", ["127.0.0.1", "127.9.9.9", "localhost", "::1", "[::1]"])
@@ -131,7 +195,7 @@ def test_plan_resolves_scenario_and_fault_windows(tmp_path: Path) -> None:
     )
     path = _drill(tmp_path, BASE + "  - {name: broken, duration_s: 4, faults: [f]}\n")
     plan = plan_drill(load_drill(path), drill_file=path)
-    assert plan.scenario_path == PROJECT_DIR / "scenarios" / "customer_journeys.py"
+    assert plan.scenario_path == SCENARIO
     [planned] = plan.faults
     assert (planned.script, planned.window.start_s, planned.window.end_s) == ("f", 3.0, 6.0)
 
@@ -139,7 +203,7 @@ def test_plan_resolves_scenario_and_fault_windows(tmp_path: Path) -> None:
 def test_plan_lists_every_problem_with_its_line(tmp_path: Path) -> None:
     """Unknown scenario, unknown fault script and no checks are all reported, each with a line."""
     text = (
-        BASE.replace("customer_journeys", "nope").replace(
+        BASE.replace(str(SCENARIO), "nope").replace(
             "    checks:\n      - {type: error_rate, max_ratio: 0.5}\n", ""
         )
         + "  - {name: b, duration_s: 1, faults: [ghost]}\n"
@@ -199,3 +263,52 @@ def test_invalid_yaml_and_missing_file_are_sentences(tmp_path: Path) -> None:
         ValidationFailed, match="expected a mapping of fields at the top level, got an empty file"
     ):
         load_model(Drill, empty)
+
+
+def test_one_pass_lists_schema_errors_and_unknown_fault_scripts_together(tmp_path: Path) -> None:
+    """A wrong field and a misspelt fault script come out of one validation, each with its line."""
+    text = BASE.replace("duration_s: 2", "duration_s: two") + (
+        "  - {name: b, duration_s: 1, faults: [ghost]}\n"
+    )
+    path = _drill(tmp_path, text)
+    with pytest.raises(ValidationFailed) as caught:
+        load_drill(path)
+    problems = caught.value.problems
+    assert any(p.startswith(f"{path}:8: phase 'baseline' > duration_s") for p in problems), problems
+    assert any(p.startswith(f"{path}:11: fault script 'ghost' not found") for p in problems), (
+        problems
+    )
+
+
+def test_a_check_naming_a_fault_no_phase_runs_is_refused_before_the_run(tmp_path: Path) -> None:
+    """failover_time with fault: typo is an input error with the line, not 'no data' after a run."""
+    (tmp_path / "faults").mkdir()
+    (tmp_path / "faults" / "f.yaml").write_text(
+        "name: f\nfaults:\n  - {name: x-down, proxy: x, type: down}\n"
+    )
+    text = BASE + (
+        "  - {name: broken, duration_s: 4, faults: [f]}\n"
+        "checks:\n  - {type: failover_time, fault: x-dwn, max_s: 2}\n"
+    )
+    [problem] = _problems(_drill(tmp_path, text))
+    assert problem.startswith(
+        f"{tmp_path / 'd.yaml'}:13: check 'failover_time' names fault 'x-dwn'"
+    )
+    assert "(faults: f, x-down)" in problem
+    good = text.replace("fault: x-dwn", "fault: x-down")
+    assert plan_drill(load_drill(_drill(tmp_path, good)), drill_file=tmp_path / "d.yaml")
+
+
+def test_an_endpoint_no_scenario_string_names_is_a_warning_with_its_line(tmp_path: Path) -> None:
+    """'orders' is in the scenario; 'ordrs' is not: one warning naming the line and the file."""
+    text = BASE.replace(
+        "      - {type: error_rate, max_ratio: 0.5}\n",
+        "      - {type: error_rate, max_ratio: 0.5, endpoints: [orders]}\n"
+        "      - {type: error_rate, max_ratio: 0.5, endpoints: [ordrs]}\n",
+    )
+    path = _drill(tmp_path, text)
+    plan = plan_drill(load_drill(path), drill_file=path)
+    [warning] = plan.warnings
+    assert warning.startswith(
+        f"{path}:11: endpoint 'ordrs' appears nowhere in customer_journeys.py"
+    )
