@@ -181,6 +181,10 @@ class PhaseSpec(_Spec):
         default_factory=list, description="Fault script names (faults/) or paths"
     )
     checks: list[CheckSpec] = Field(default_factory=list)
+    abort: list[AbortCondition] = Field(
+        default_factory=list,
+        description="Abort conditions judged only during this phase (besides the drill's own)",
+    )
 
 
 class CapacitySearch(_Spec):

@@ -45,9 +45,10 @@ from typing import Any
 import gevent
 
 from harness.clock import DrillClock
-from harness.drill.abort import AbortWatch
+from harness.drill.abort import abort_watches_of
 from harness.drill.assembly import LATE_GRACE_S, DrillParts, assemble, close_parts
 from harness.drill.live import LiveStatus
+from harness.drill.model import AbortCondition
 from harness.drill.plan import DrillPlan
 from harness.drill.preflight import check_hosts, preflight, start_toxiproxy
 from harness.drill.target import verify_writes
@@ -180,7 +181,7 @@ class DrillRunner:
         parts = self.parts
         drill = self.drill
         phases = drill.phase_windows()
-        abort_watch = AbortWatch(drill.abort)
+        abort_watches = abort_watches_of(drill)
         current_phase: str | None = None
         last_flush_s = 0.0
         while True:
@@ -200,10 +201,19 @@ class DrillRunner:
             if now - last_flush_s >= drill.bucket_s:
                 parts.recorder.flush(now - LATE_GRACE_S)
                 last_flush_s = now
-            breached = abort_watch.breached(parts.live, now)
+            breached = next(
+                (
+                    (watch, condition)
+                    for watch in abort_watches
+                    if (condition := watch.breached(parts.live, now)) is not None
+                ),
+                None,
+            )
             if breached is not None:
-                self.state.aborted_by = breached.describe()
-                parts.journal.aborted(f"abort condition met: {breached.describe()}")
+                watch, condition = breached
+                where = f" in phase {watch.phase!r}" if watch.phase else ""
+                self.state.aborted_by = condition.describe() + where
+                parts.journal.aborted(f"abort condition met{where}: {condition.describe()}")
                 break
             broken = parts.capacity.broken_step(now) if parts.capacity is not None else None
             if broken is not None:
@@ -277,6 +287,9 @@ class DrillRunner:
                 )
         parts.journal.run_ended(**parts.engine.arrival_totals)
 
+    def _phase_abort(self, phase: str) -> list[AbortCondition]:
+        return next((p.abort for p in self.drill.phases if p.name == phase), [])
+
     def _report_tick(self, now: float, phase: str, phase_end: float) -> None:
         if self.settings.on_tick is None:
             return
@@ -293,7 +306,8 @@ class DrillRunner:
                 error_ratio=parts.live.error_ratio(now, 1.0),
                 users=parts.engine.user_count,
                 active_faults=active,
-                abort_conditions=[c.describe() for c in self.drill.abort],
+                abort_conditions=[c.describe() for c in self.drill.abort]
+                + [f"{c.describe()} (in {phase})" for c in self._phase_abort(phase)],
             )
         )
 

@@ -55,7 +55,8 @@ class TargetClient:
     def __init__(self, target: TargetSpec, *, timeout_s: float) -> None:
         self.target = target
         self.timeout_s = timeout_s
-        self._client = httpx.Client(base_url=target.url, timeout=timeout_s)
+        # trust_env=False: an HTTP_PROXY meant for the internet must not carry loopback probes.
+        self._client = httpx.Client(base_url=target.url, timeout=timeout_s, trust_env=False)
 
     def close(self) -> None:
         self._client.close()

@@ -171,7 +171,7 @@ class _HttpxTransport:
     _CONNECT_ERRORS = (httpx.NetworkError, httpx.ConnectTimeout, httpx.RemoteProtocolError)
 
     def __init__(self, base_url: str, timeout_s: float) -> None:
-        self._client = httpx.Client(base_url=base_url, timeout=timeout_s)
+        self._client = httpx.Client(base_url=base_url, timeout=timeout_s, trust_env=False)
         # An adapter nobody closed (a short-lived one in a command) still closes its socket.
         self._finalizer = weakref.finalize(self, self._client.close)
 

@@ -102,3 +102,38 @@ def test_live_p95_is_remembered_until_a_late_sample_changes_its_second() -> None
     for _ in range(100):
         live.add(0.7, Outcome.OK, 1000.0)  # late requests that started in second 0
     assert live.p95_ms(1.95) == 1000.0
+
+
+def test_a_phase_watch_judges_only_the_seconds_of_its_phase() -> None:
+    """Bad seconds 0-5; a watch for phase [2, 4) fires at 4 at the latest and never on 0-1 or 4-5."""
+    live = LiveWindow()
+    for second in range(6):
+        _second(live, second, ok=1, errors=9)
+    early = AbortWatch([_errors_above_half(for_s=2)], from_s=2.0, until_s=4.0, phase="outage")
+    assert early.breached(live, 3.0) is None  # only second 2 judged so far
+    assert early.breached(live, 6.0) is not None  # seconds 2 and 3
+    short = AbortWatch([_errors_above_half(for_s=3)], from_s=2.0, until_s=4.0, phase="outage")
+    assert short.breached(live, 6.0) is None  # seconds 4 and 5 belong to the next phase
+
+
+def test_abort_watches_of_a_drill_add_one_per_phase_with_conditions() -> None:
+    """The drill-wide watch comes first; each phase with 'abort:' gets a watch over its window."""
+    from harness.drill.abort import abort_watches_of
+    from harness.drill.model import Drill
+
+    condition = {"metric": "error_ratio", "above": 0.5, "for_s": 1}
+    drill = Drill.model_validate(
+        {
+            "name": "d",
+            "target": {"url": "http://127.0.0.1:1"},
+            "load": {"scenario": "s.py", "shape": {"type": "steady", "level": 1}},
+            "phases": [
+                {"name": "base", "duration_s": 2, "abort": [condition]},
+                {"name": "outage", "duration_s": 3},
+                {"name": "after", "duration_s": 2, "abort": [condition]},
+            ],
+        }
+    )
+    watches = abort_watches_of(drill)
+    assert [w.phase for w in watches] == [None, "base", "after"]
+    assert watches[0].conditions == []
