@@ -323,7 +323,9 @@ def run_load(args: argparse.Namespace) -> dict:
         result["outcomes"] = sorted({str(row.outcome) for row in rows})
 
         # the listener alone, on a real request event's arguments
-        micro_engine, _, micro_recorder, _, micro_files = pipeline(Path(tmp.name) / "micro")
+        micro = pipeline(Path(tmp.name) / "micro")
+        micro_engine, micro_clock, micro_recorder, _, micro_files = micro
+        micro_clock.start()  # request times are counted from t = 0: the clock must run
         on_request = micro_engine._on_request
         event = dict(captured)
 

@@ -24,10 +24,12 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 
 from harness.drill.live import LiveStatus
+from harness.report.errors import describe, phase_lines
 from harness.results.model import ResilienceTiming, RunReport, Verdict
 
 PLAIN_EVERY_S = 2.0
 PLAIN_WIDTH = 200  # non-terminal output: wide enough that CI logs never wrap a line
+ERRORS_PER_PHASE = 3  # the verdict names each phase's largest error kinds
 _VERDICT_STYLE = {
     Verdict.PASS: "bold green",
     Verdict.FAIL: "bold red",
@@ -174,6 +176,11 @@ def print_verdict(report: RunReport, run_dir: str, stream: TextIO | None = None)
     for check in report.checks:
         if check.note:
             console.print(f"[yellow]note[/] {escape(check.name)}: {escape(check.note)}")
+    for phase in report.phases:
+        lines = phase_lines(phase, ERRORS_PER_PHASE)
+        if lines:
+            top = "; ".join(describe(line) for line in lines)
+            console.print(f"[red]errors[/] in {escape(phase.name)}: {escape(top)}", soft_wrap=True)
     for timing in report.timings:
         console.print(f"fault {escape(timing.fault)}: {escape(_timings_line(timing))}")
     if report.writes is not None:

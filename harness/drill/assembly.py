@@ -49,8 +49,9 @@ class RequestPipeline:
             latency_us=sample.latency_us,
             intended_latency_us=sample.intended_latency_us,
             retry_after_missing=sample.retry_after_missing,
+            error_kind=sample.error_kind,
         )
-        self.live.add(sample.t_s, sample.outcome, sample.latency_us / 1000)
+        self.live.add(sample.t_s, sample.outcome, sample.latency_ms)
 
 
 class WriteLog:

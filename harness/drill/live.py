@@ -27,13 +27,14 @@ class LiveWindow:
         self._seconds: deque[_Second] = deque(maxlen=span_s)
         self._p95_memo: tuple[int, float, float | None] | None = None  # (end second, span, p95)
 
-    def add(self, t_s: float, outcome: Outcome, latency_ms: float) -> None:
+    def add(self, t_s: float, outcome: Outcome, latency_ms: float | None) -> None:
+        """Count one request; ``latency_ms`` None: nothing was timed (a task's own exception)."""
         second = math.floor(t_s)
         slot = self._slot(second)
         if slot is None:
             return
         slot.counts[outcome] += 1
-        if outcome is not Outcome.SHED:
+        if outcome is not Outcome.SHED and latency_ms is not None:
             slot.latencies_ms.append(latency_ms)
             if self._p95_memo is not None and second < self._p95_memo[0]:
                 self._p95_memo = None  # a late request changed a second the memo covers

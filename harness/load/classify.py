@@ -1,5 +1,12 @@
 """Classifying one Locust request event: outcome, latencies, start time, acknowledged write.
 
+An error sample also carries its *error kind* (``http 500``, ``ReadTimeout``,
+``failure: <message>``, ...: :mod:`harness.load.error_kind`); only errors pay for it.
+An exception raised by a task's own code (Locust's ``user_error``) becomes an error
+sample of the task (:meth:`RequestClassifier.task_error`), so a broken scenario is
+never a healthy-looking run.
+
+
 Locust-free on purpose (the engine, the Locust workers and the unit tests share it):
 it reads only the arguments of Locust's ``request`` event.
 
@@ -21,9 +28,10 @@ from typing import Any
 
 from harness.clock import DrillClock
 from harness.drill.model import WriteRule
+from harness.load.error_kind import request_error_kind, task_endpoint, task_error_kind
 from harness.load.outcome import OutcomeRules
 from harness.results.model import Outcome
-from harness.results.raw import AckedWrite
+from harness.results.raw import CUT_OFF_KIND, AckedWrite
 
 ARRIVAL_LATENESS_KEY = "harness_arrival_lateness_s"
 
@@ -35,9 +43,15 @@ class RequestSample:
     t_s: float  # (intended) start, seconds from drill start
     endpoint: str
     outcome: Outcome
-    latency_us: int
+    latency_us: int | None  # None: no request was timed (an exception in the task's own code)
     intended_latency_us: int | None  # open model: from the intended start to the end
     retry_after_missing: bool
+    error_kind: str | None = None  # errors only: what went wrong (harness.load.error_kind)
+
+    @property
+    def latency_ms(self) -> float | None:
+        return None if self.latency_us is None else self.latency_us / 1000
+
 
 
 class RequestClassifier:
@@ -86,7 +100,36 @@ class RequestClassifier:
         sample = RequestSample(
             t_s, name, outcome, latency_us, intended_latency_us, retry_after_missing
         )
+        if outcome is Outcome.ERROR:
+            sample.error_kind = self._error_kind(status, exception, headers, body)
         return sample, self._acked_write(name, status, outcome, body, t_s)
+
+    def _error_kind(
+        self, status: int, exception: BaseException | None, headers: Any, body: bytes | None
+    ) -> str:
+        marker = None
+        if exception is None and 0 < status < 400 and self.rules.markers:
+            marker = self.rules.matching_marker(headers, body)  # body is read when markers need it
+        return request_error_kind(status, exception, marker)
+
+    def task_error(
+        self, *, user_class: str, exception: BaseException, end_unix_s: float | None = None
+    ) -> RequestSample:
+        """An exception raised by a task's own code: an error of the task, when it was raised.
+
+        Its endpoint is ``task:<UserClass>.<function>`` (the scenario's function in the
+        traceback), its kind ``task exception: <type>``; it has no latency.
+        """
+        now = end_unix_s if end_unix_s is not None else time.time()
+        return RequestSample(
+            t_s=now - self.t0_unix_s,
+            endpoint=task_endpoint(user_class, exception.__traceback__),
+            outcome=Outcome.ERROR,
+            latency_us=None,
+            intended_latency_us=None,
+            retry_after_missing=False,
+            error_kind=task_error_kind(exception),
+        )
 
     def cut_off(
         self, *, name: str, start_unix_s: float, end_unix_s: float, lateness_s: float | None
@@ -104,7 +147,9 @@ class RequestClassifier:
         else:
             intended_latency_us = None
             t_s = start_unix_s - self.t0_unix_s
-        return RequestSample(t_s, name, Outcome.ERROR, latency_us, intended_latency_us, False)
+        return RequestSample(
+            t_s, name, Outcome.ERROR, latency_us, intended_latency_us, False, CUT_OFF_KIND
+        )
 
     def _acked_write(
         self, name: str, status: int, outcome: Outcome, body: bytes | None, t_s: float

@@ -4,8 +4,9 @@ Locust-free on purpose (unit tests use it directly). An arrival that finds every
 user busy and the backlog full is never sent. It still is a customer who got no
 answer: it is counted in the bucket of its *intended* time as a row of the
 endpoint :data:`~harness.results.raw.DROPPED_ENDPOINT` (``harness:dropped``),
-outcome ``error``, with an empty latency histogram. So error ratio, availability,
-failover and recovery count it, while latency percentiles are unaffected.
+outcome ``error``, error kind ``harness: dropped``, with an empty latency histogram.
+So error ratio, availability, failover and recovery count it, while latency
+percentiles are unaffected.
 Drops are known when they happen, so a bucket's row is written as soon as the
 bucket has ended (one row per bucket with drops).
 """
@@ -17,7 +18,7 @@ from collections.abc import Callable
 from harness.metrics.histogram import encode_values
 from harness.metrics.recorder import bucket_of
 from harness.results.model import Outcome
-from harness.results.raw import DROPPED_ENDPOINT, MetricRow
+from harness.results.raw import DROPPED_ENDPOINT, DROPPED_KIND, MetricRow
 
 __all__ = ["DROPPED_ENDPOINT", "DroppedArrivals"]
 
@@ -50,15 +51,18 @@ class DroppedArrivals:
     def _emit(self, buckets: list[int]) -> int:
         if not buckets:
             return 0
-        rows = [
-            MetricRow(
-                bucket=b,
-                endpoint=DROPPED_ENDPOINT,
-                outcome=Outcome.ERROR,
-                count=self._pending.pop(b),
-                hist=self._empty_hist,
+        rows = []
+        for b in sorted(buckets):
+            count = self._pending.pop(b)
+            rows.append(
+                MetricRow(
+                    bucket=b,
+                    endpoint=DROPPED_ENDPOINT,
+                    outcome=Outcome.ERROR,
+                    count=count,
+                    hist=self._empty_hist,
+                    errors={DROPPED_KIND: count},
+                )
             )
-            for b in sorted(buckets)
-        ]
         self._sink(rows)
         return len(rows)

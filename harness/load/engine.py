@@ -4,7 +4,9 @@ The engine owns a Locust :class:`~locust.env.Environment` and its runner: a loca
 runner (``load.workers: 0``), or a master with worker processes
 (:mod:`harness.load.distributed`). Locally it turns every Locust request event into
 one :class:`RequestSample` for the drill runner's recorder and live view, and
-recognises acknowledged writes; with workers, the workers do that and the master
+recognises acknowledged writes; an exception raised by a task's own code (Locust's
+``user_error`` event) becomes an error sample of that task
+(:meth:`RequestClassifier.task_error`). With workers, the workers do that and the master
 hands their rows, writes and live samples to ``on_rows``, ``on_write`` and
 ``on_live``. The drill runner only calls :meth:`LoadEngine.set_level` as time passes.
 
@@ -57,6 +59,7 @@ __all__ = [
     "LoadEngine",
     "RequestClassifier",
     "RequestSample",
+    "task_error",
     "track_requests",
     "wait_for_in_flight",
 ]
@@ -220,6 +223,18 @@ def _tracked_request(original: Callable[..., Any], user: User, in_flight: InFlig
     return request
 
 
+def task_error(
+    classifier: RequestClassifier, user_instance: Any, exception: BaseException
+) -> RequestSample:
+    """The error sample of Locust's ``user_error`` event (a task's own code raised).
+
+    Locust fires it with the running TaskSet (plain users: their ``DefaultTaskSet``) or,
+    from ``on_start``, with the User; the task is named after the User's class.
+    """
+    user = getattr(user_instance, "user", None) or user_instance
+    return classifier.task_error(user_class=type(user).__name__, exception=exception)
+
+
 def wait_for_in_flight(in_flight: InFlight, limit_s: float) -> None:
     """Close ``in_flight`` and wait until no request is in flight, at most ``limit_s``."""
     in_flight.closed = True
@@ -231,7 +246,7 @@ def wait_for_in_flight(in_flight: InFlight, limit_s: float) -> None:
 SampleSink = Callable[[RequestSample], None]
 WriteSink = Callable[[AckedWrite], None]
 RowsSink = Callable[[list[MetricRow]], None]
-LiveSink = Callable[[float, Outcome, float], None]
+LiveSink = Callable[[float, Outcome, float | None], None]
 
 
 class LoadEngine:
@@ -312,6 +327,7 @@ class LoadEngine:
             classes = [_gated(c, self.gate) for c in classes]
         self.env = Environment(user_classes=classes, host=target_url, catch_exceptions=True)
         self.env.events.request.add_listener(self._on_request)
+        self.env.events.user_error.add_listener(self._on_user_error)
 
     def _on_request(
         self,
@@ -336,6 +352,9 @@ class LoadEngine:
         self.on_sample(sample)
         if write is not None:
             self.on_write(write)
+
+    def _on_user_error(self, user_instance: Any, exception: BaseException, **_: Any) -> None:
+        self.on_sample(task_error(self.classifier, user_instance, exception))
 
     def _on_drop(self, intended_unix_s: float) -> None:
         assert self.drops is not None

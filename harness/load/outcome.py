@@ -53,6 +53,13 @@ class OutcomeRules(BaseModel):
             return Outcome.SHED
         if status >= 400:
             return Outcome.ERROR
+        marker = self.matching_marker(headers, body)
+        return Outcome.OK if marker is None else Outcome(marker.outcome)
+
+    def matching_marker(
+        self, headers: Mapping[str, str] | None, body: bytes | None
+    ) -> Marker | None:
+        """The first marker the response carries (None: none does)."""
         parsed: object = _NOT_PARSED
         for marker in self.markers:
             if marker.header is not None:
@@ -62,8 +69,8 @@ class OutcomeRules(BaseModel):
                     parsed = _json(body)
                 seen = _field(parsed, marker.json_field or "")
             if seen is not None and str(seen) == marker.value:
-                return Outcome(marker.outcome)
-        return Outcome.OK
+                return marker
+        return None
 
 
 _NOT_PARSED = object()

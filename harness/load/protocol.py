@@ -15,9 +15,10 @@ then as errors), stop its users and send everything it still holds in
 
 Data: a :class:`WorkerBatch` classifies nothing itself; it records samples into a
 :class:`~harness.metrics.recorder.Recorder` (the same per-bucket rows as a local
-run) and keeps acknowledged writes and a compact per-second live summary until the
-next report drains them into a plain dict (:data:`REPORT_KEY`). The worker's own
-health rows (:mod:`harness.load.health`, one per bucket) travel the same way.
+run, error kinds included) and keeps acknowledged writes and a compact per-second
+live summary until the next report drains them into a plain dict (:data:`REPORT_KEY`).
+The worker's own health rows (:mod:`harness.load.health`, one per bucket) travel the
+same way.
 """
 
 from __future__ import annotations
@@ -92,6 +93,7 @@ class WorkerBatch:
             latency_us=sample.latency_us,
             intended_latency_us=sample.intended_latency_us,
             retry_after_missing=sample.retry_after_missing,
+            error_kind=sample.error_kind,
         )
         if write is not None:
             self._writes.append(write)
@@ -99,6 +101,8 @@ class WorkerBatch:
         seen = self._live_counts.get(key, 0) + 1
         self._live_counts[key] = seen
         latencies = self._live.setdefault(key, [])
+        if sample.latency_us is None:  # an exception in a task's code: counted, not timed
+            return
         latency_ms = round(sample.latency_us / 1000, 2)
         if len(latencies) < LIVE_SAMPLES_PER_SECOND:
             latencies.append(latency_ms)
@@ -136,18 +140,19 @@ def decode_health(payload: dict[str, Any]) -> list[GeneratorRow]:
 
 def decode_batch(
     payload: dict[str, Any],
-) -> tuple[list[MetricRow], list[AckedWrite], list[tuple[float, Outcome, float]]]:
+) -> tuple[list[MetricRow], list[AckedWrite], list[tuple[float, Outcome, float | None]]]:
     """The rows, writes and live samples ``(t_s, outcome, latency_ms)`` of a drained batch.
 
     Live samples are expanded back to one per request (exact counts); when a worker
-    capped the latencies of a second, the kept ones are reused in turn.
+    capped the latencies of a second, the kept ones are reused in turn; a second with
+    none (only exceptions in tasks' own code) gives no latency.
     """
     rows = [MetricRow.model_validate(r) for r in payload.get("rows", [])]
     writes = [AckedWrite.model_validate(w) for w in payload.get("writes", [])]
-    live: list[tuple[float, Outcome, float]] = []
+    live: list[tuple[float, Outcome, float | None]] = []
     for second, outcome, count, latencies in payload.get("live", []):
         kind = Outcome(outcome)
         for i in range(int(count)):
-            latency = latencies[i % len(latencies)] if latencies else 0.0
-            live.append((float(second) + 0.5, kind, float(latency)))
+            latency = float(latencies[i % len(latencies)]) if latencies else None
+            live.append((float(second) + 0.5, kind, latency))
     return rows, writes, live

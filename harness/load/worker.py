@@ -4,7 +4,8 @@ Needs only the scenario (locustfile) and the master's address: the drill's start
 time, bucket size, outcome and write rules come from the master in a custom
 message (:mod:`harness.load.protocol`). Requests are classified and recorded
 exactly as in a local run (:class:`RequestClassifier` + :class:`WorkerBatch`'s
-Recorder) and sent to the master with each Locust report, with the worker's own
+Recorder; an exception in a task's own code is an error of the task, as in a
+local run) and sent to the master with each Locust report, with the worker's own
 event-loop lag and CPU (:class:`~harness.load.health.LoopMonitor`, a row per
 bucket). At the stop it drains as a local run does
 (:meth:`harness.load.engine.LoadEngine.stop`): no new request, those in flight
@@ -30,7 +31,7 @@ from locust.runners import WorkerRunner
 from harness.clock import DrillClock
 from harness.errors import InfrastructureError
 from harness.load.classify import RequestClassifier
-from harness.load.engine import track_requests, wait_for_in_flight
+from harness.load.engine import task_error, track_requests, wait_for_in_flight
 from harness.load.health import LoopMonitor
 from harness.load.inflight import InFlight
 from harness.load.protocol import (
@@ -80,6 +81,11 @@ class _Worker:
             start_time=event.get("start_time"),
         )
         self.batch.add(sample, write)
+
+    def on_user_error(self, user_instance: Any, exception: BaseException, **_: Any) -> None:
+        """A task's own code raised: an error of that task (lost before the configuration)."""
+        if self.classifier is not None and self.batch is not None:
+            self.batch.add(task_error(self.classifier, user_instance, exception), None)
 
     def on_config(self, environment: Environment, msg: Any, **_: Any) -> None:
         config = WorkerConfig.model_validate(msg.data)
@@ -162,6 +168,7 @@ def run_worker(
     ]
     env = Environment(user_classes=classes, catch_exceptions=True)
     env.events.request.add_listener(worker.on_request)
+    env.events.user_error.add_listener(worker.on_user_error)
     env.events.report_to_master.add_listener(worker.on_report)
     try:
         runner = env.create_worker_runner(master_host, master_port)

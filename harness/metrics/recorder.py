@@ -15,7 +15,14 @@ Requests that report a start before t = 0 count in bucket 0.
 
 ``intended_latency_us`` (open model: from the *scheduled* send time to the end)
 feeds ``hist_corrected``; a request without one counts there with its actual
-latency, so both histograms of a row always hold ``count`` samples.
+latency, so both histograms of a row hold every timed request.
+
+Error samples carry an error kind (``http 500``, ``ReadTimeout``, ...): the row of
+their key counts them per kind (``MetricRow.errors``). Memory stays bounded: a key
+holds at most ``2 * MAX_ERROR_KINDS`` distinct kinds (later new ones count as
+``other``), and its row keeps the ``MAX_ERROR_KINDS`` most frequent, the rest summed
+into ``other``. An error without a latency (an exception in a task's own code) is
+counted in ``count`` and ``errors`` only, so it cannot flatter the percentiles.
 """
 
 from __future__ import annotations
@@ -25,12 +32,13 @@ from collections.abc import Callable
 from harness.errors import InputError
 from harness.metrics.histogram import encode_values
 from harness.results.model import Outcome
-from harness.results.raw import MetricRow
+from harness.results.raw import MAX_ERROR_KINDS, OTHER_KIND, MetricRow
 
 # Guards float division against representation error: 0.3 / 0.1 == 2.9999999999999996.
 _EPSILON = 1e-9
 
 Key = tuple[int, str, Outcome]
+_KINDS_HELD = 2 * MAX_ERROR_KINDS  # distinct kinds a key holds before new ones count as other
 
 
 def bucket_of(t_s: float, bucket_s: float) -> int:
@@ -63,6 +71,8 @@ class Recorder:
         self._latencies: dict[Key, list[int]] = {}
         self._intended: dict[Key, list[int]] = {}
         self._retry_after_missing: dict[Key, int] = {}
+        self._errors: dict[Key, dict[str, int]] = {}
+        self._untimed: dict[Key, int] = {}  # errors without a latency
         self.rows_emitted = 0
 
     def record(
@@ -74,14 +84,23 @@ class Recorder:
         latency_us: int,
         intended_latency_us: int | None = None,
         retry_after_missing: bool = False,
+        error_kind: str | None = None,
     ) -> None:
-        """Count one request that started at ``t_s`` (seconds from drill start)."""
+        """Count one request that started at ``t_s`` (seconds from drill start).
+
+        ``latency_us`` may be None only for an error with a kind (nothing was timed).
+        """
         b = int(t_s * self._inv + _EPSILON)
         key = (b if b > 0 else 0, endpoint, outcome)
         latencies = self._latencies.get(key)
         if latencies is None:
             latencies = self._latencies[key] = []
-        latencies.append(latency_us)
+        if error_kind is not None:
+            self._count_error(key, error_kind)
+            if latency_us is None:
+                self._untimed[key] = self._untimed.get(key, 0) + 1
+                return
+        latencies.append(latency_us)  # type: ignore[arg-type]  # None only with a kind
         if intended_latency_us is not None:
             intended = self._intended.get(key)
             if intended is None:  # earlier requests of this key count with their actual latency
@@ -91,6 +110,14 @@ class Recorder:
             self._intended[key].append(latency_us)
         if retry_after_missing:
             self._retry_after_missing[key] = self._retry_after_missing.get(key, 0) + 1
+
+    def _count_error(self, key: Key, kind: str) -> None:
+        kinds = self._errors.get(key)
+        if kinds is None:
+            kinds = self._errors[key] = {}
+        if kind not in kinds and len(kinds) >= _KINDS_HELD:
+            kind = OTHER_KIND
+        kinds[kind] = kinds.get(kind, 0) + 1
 
     @property
     def open_buckets(self) -> int:
@@ -129,12 +156,24 @@ class Recorder:
     def _row(self, key: Key) -> MetricRow:
         latencies = self._latencies.pop(key)
         intended = self._intended.pop(key, None)
+        errors = self._errors.pop(key, None)
         return MetricRow(
             bucket=key[0],
             endpoint=key[1],
             outcome=key[2],
-            count=len(latencies),
+            count=len(latencies) + self._untimed.pop(key, 0),
             hist=encode_values(latencies),
             hist_corrected=encode_values(intended) if intended else None,
             retry_after_missing=self._retry_after_missing.pop(key, 0),
+            errors=capped(errors, MAX_ERROR_KINDS) if errors else {},
         )
+
+
+def capped(counts: dict[str, int], limit: int) -> dict[str, int]:
+    """The ``limit`` largest counts (ties by name), largest first, then the rest as ``other``."""
+    ranked = sorted(
+        ((k, n) for k, n in counts.items() if k != OTHER_KIND), key=lambda kn: (-kn[1], kn[0])
+    )
+    kept = dict(ranked[:limit])
+    rest = sum(counts.values()) - sum(kept.values())
+    return {**kept, OTHER_KIND: rest} if rest else kept

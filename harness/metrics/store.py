@@ -11,6 +11,9 @@ over 6 endpoints), never with the number of requests, and no decoded
 histogram outlives its query. Merging per phase up front was rejected because
 sliding-window checks and failover/recovery timing need per-bucket resolution.
 
+Error rows' kinds (``MetricRow.errors``) are summed per cell as they are loaded
+(a few entries per error cell, none for the others).
+
 Ranges are bucket indices, half open: ``[b0, b1)``. Outcome and endpoint
 filters are collections (None: all). Latency queries default to every outcome
 except ``shed`` (a 429 answered in 1 ms must not flatter latency).
@@ -42,11 +45,12 @@ def zero_counts() -> dict[Outcome, int]:
 class _Cell:
     """Everything known about one (bucket, endpoint, outcome)."""
 
-    __slots__ = ("count", "retry_after_missing", "hists", "corrected", "any_corrected")
+    __slots__ = ("count", "retry_after_missing", "hists", "corrected", "any_corrected", "errors")
 
     def __init__(self) -> None:
         self.count = 0
         self.retry_after_missing = 0
+        self.errors: dict[str, int] | None = None  # error kind -> count (error rows only)
         self.hists: list[str] = []
         self.corrected: list[str] = []
         self.any_corrected = False  # some row carried its own corrected histogram
@@ -108,6 +112,11 @@ class MetricStore:
         # a row without a corrected histogram counts there with its raw one
         cell.corrected.append(row.hist_corrected or row.hist)
         cell.any_corrected = cell.any_corrected or row.hist_corrected is not None
+        if row.errors:
+            errors = cell.errors if cell.errors is not None else {}
+            for kind, n in row.errors.items():
+                errors[kind] = errors.get(kind, 0) + n
+            cell.errors = errors
         self.rows_loaded += 1
 
     # -- extent --------------------------------------------------------------------
@@ -196,6 +205,16 @@ class MetricStore:
         for _, cell, _ in self._cells(b0, b1, endpoints, outcomes):
             for blob in cell.corrected if corrected else cell.hists:
                 out.add_blob(blob)
+        return out
+
+    def error_kinds(
+        self, b0: int, b1: int, endpoints: Collection[str] | None = None
+    ) -> dict[str, int]:
+        """Errors per error kind in ``[b0, b1)`` ({} for runs made before kinds were recorded)."""
+        out: dict[str, int] = {}
+        for _, cell, _ in self._cells(b0, b1, endpoints, (Outcome.ERROR,)):
+            for kind, n in (cell.errors or {}).items():
+                out[kind] = out.get(kind, 0) + n
         return out
 
     def has_corrected(self, b0: int, b1: int) -> bool:

@@ -3,6 +3,8 @@
 Ratios divide by every request, shed included (``error_ratio = error / total``).
 Percentiles and max use every outcome **except shed**: a 429 answered in 1 ms
 says nothing about how fast customers were served and must not flatter latency.
+Errors are broken down by kind, per phase and per endpoint: the ``TOP_ERROR_KINDS``
+most frequent, the rest summed as ``other``.
 """
 
 from __future__ import annotations
@@ -11,10 +13,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from harness.metrics.histogram import Latency
+from harness.metrics.recorder import capped
 from harness.metrics.store import MetricStore
-from harness.results.model import EndpointSummary, Outcome, PhaseSummary, TimeSeries
+from harness.results.model import (
+    EndpointSummary,
+    ErrorCount,
+    Outcome,
+    PhaseSummary,
+    TimeSeries,
+)
 
 PERCENTILES = (50.0, 95.0, 99.0)
+TOP_ERROR_KINDS = 5  # per phase and per endpoint; the rest is summed as "other"
 
 
 @dataclass(frozen=True)
@@ -41,6 +51,11 @@ def _latency_fields(latency: Latency) -> dict[str, float | None]:
     return {"p50_ms": p50, "p95_ms": p95, "p99_ms": p99, "max_ms": latency.max_ms()}
 
 
+def top_errors(counts: dict[str, int], limit: int = TOP_ERROR_KINDS) -> list[ErrorCount]:
+    """The ``limit`` most frequent error kinds, largest first, then ``other`` (the rest)."""
+    return [ErrorCount(kind=k, count=n) for k, n in capped(counts, limit).items()]
+
+
 def _endpoint_summary(
     store: MetricStore, b0: int, b1: int, endpoint: str, duration_s: float, scratch: Latency
 ) -> EndpointSummary:
@@ -51,6 +66,7 @@ def _endpoint_summary(
         requests=total,
         rps=total / duration_s if duration_s > 0 else 0.0,
         outcome_counts=counts,
+        errors=top_errors(store.error_kinds(b0, b1, endpoints={endpoint})),
         **_latency_fields(latency),
     )
 
@@ -85,6 +101,7 @@ def phase_summary(store: MetricStore, phase: PhaseSpan) -> PhaseSummary:
         shed_ratio=ratio(counts[Outcome.SHED], total),
         p99_corrected_ms=p99_corrected,
         endpoints=endpoints,
+        errors=top_errors(store.error_kinds(b0, b1)),
         **latency_fields,
     )
 

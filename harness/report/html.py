@@ -8,10 +8,10 @@ from importlib import resources
 import jinja2
 from markupsafe import Markup
 
-from harness.report import fmt
+from harness.report import errors, fmt
 from harness.report.charts import build_charts
 from harness.report.verdicts import STYLES, style
-from harness.results.model import EventKind, RunReport
+from harness.results.model import EventKind, Outcome, RunReport
 
 # Timeline rows worth a colour: the moments a reader looks for first.
 EVENT_TONES: dict[EventKind, str] = {
@@ -54,6 +54,11 @@ def render(report: RunReport) -> str:
         failed=failed,
         charts=build_charts(report) if report.series.t_s else [],
         metric_names=metric_names,
+        error_lines=errors.report_lines(report),
+        errors_unrecorded=any(
+            p.outcome_counts.get(Outcome.ERROR) and not p.errors for p in report.phases
+        ),
+        rows_per_phase=errors.ROWS_PER_PHASE,
         css=Markup(_css()),
     ).rstrip() + "\n"
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from harness.report import fmt
+from harness.report import errors, fmt
 from harness.results.model import CheckResult, RunReport, Verdict
 
 _ERROR_VERDICTS = (Verdict.ABORTED, Verdict.INCONCLUSIVE)
@@ -30,7 +30,7 @@ def render(report: RunReport) -> str:
                       ("verdict", report.verdict.value), ("verdict_reason", report.verdict_reason)):
         ET.SubElement(props, "property", name=name, value=val)
     for check in report.checks:
-        _check_case(suite, report.drill, check)
+        _check_case(suite, report.drill, check, errors.check_errors(report, check))
     if report.verdict in _ERROR_VERDICTS:
         case = ET.SubElement(suite, "testcase", name="verdict", classname=report.drill, time="0")
         error = ET.SubElement(case, "error", type=report.verdict.value,
@@ -51,7 +51,8 @@ def render(report: RunReport) -> str:
     return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
 
 
-def _check_case(suite: ET.Element, drill: str, check: CheckResult) -> None:
+def _check_case(suite: ET.Element, drill: str, check: CheckResult, error_kinds: str) -> None:
+    """One check's testcase; a failed error-type check's text ends with its top errors."""
     case = ET.SubElement(suite, "testcase", name=check.name,
                          classname=f"{drill}.{check.phase or 'drill'}", time="0")
     if check.passed:
@@ -62,3 +63,5 @@ def _check_case(suite: ET.Element, drill: str, check: CheckResult) -> None:
         f"{check.type} measured {fmt.value(check.measured, check.unit)}, "
         f"expected {fmt.check_expectation(check)}"
     )
+    if error_kinds:
+        failure.text += "\n" + error_kinds

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from harness.report import fmt
+from harness.report import errors, fmt
 from harness.report.verdicts import style
 from harness.results.model import RunReport
 
@@ -58,8 +58,30 @@ def render(report: RunReport) -> str:
             align="llrrrrrrrr",
         ),
     ]
+    lines += _errors(report)
     lines += _resilience(report)
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _errors(report: RunReport) -> list[str]:
+    """What the errors were: per phase the largest (endpoint, kind) counts."""
+    found = errors.report_lines(report)
+    if not found:
+        return []
+    return [
+        "",
+        "### Errors by kind",
+        "",
+        *table(
+            ["Phase", "Endpoint", "Kind", "Errors", "Share"],
+            [
+                [cell(e.phase), f"`{code(e.endpoint)}`", f"`{code(e.kind)}`", f"{e.count:,}",
+                 fmt.percent(e.share)]
+                for e in found
+            ],
+            align="lllrr",
+        ),
+    ]
 
 
 def _resilience(report: RunReport) -> list[str]:
@@ -111,6 +133,11 @@ def _generator_line(report: RunReport) -> str:
             f"{figures}; latencies measured then include its own delay"
         )
     return f"Load generator: {figures}"
+
+
+def code(text: str) -> str:
+    """``text`` for inline code in a table cell (no backticks, pipes escaped)."""
+    return cell(text.replace("`", "'"))
 
 
 def cell(text: str) -> str:

@@ -20,6 +20,7 @@ from typing import Any
 from harness.results.model import (
     CheckResult,
     EndpointSummary,
+    ErrorCount,
     EventKind,
     FaultWindowRecord,
     LoadSummary,
@@ -131,6 +132,21 @@ def _checks() -> list[CheckResult]:
 
 
 ENDPOINTS = {"GET /orders/{id}": 0.55, "POST /chat/message": 0.35, "POST /tickets": 0.10}
+# what the errors were, per endpoint: kind -> weight (the fault: timeouts before failover)
+ERROR_KINDS = {
+    "GET /orders/{id}": {"TimeoutError": 0.7, "http 503": 0.3},
+    "POST /chat/message": {"http 503": 0.8, "ConnectionResetError": 0.2},
+    "POST /tickets": {"failure: ticket T-# not persisted": 1.0},
+}
+
+
+def _split(total: int, weights: dict[str, float]) -> list[ErrorCount]:
+    """``total`` errors split over kinds by weight (exact sum), largest first, empty ones left out."""
+    counts = {kind: int(total * w) for kind, w in weights.items()}
+    first = next(iter(weights))
+    counts[first] += total - sum(counts.values())
+    ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    return [ErrorCount(kind=k, count=n) for k, n in ranked if n]
 
 
 def _phase(name: str, start_s: float, end_s: float, rps: float, ratios: dict[Outcome, float],
@@ -140,14 +156,20 @@ def _phase(name: str, start_s: float, end_s: float, rps: float, ratios: dict[Out
     counts = {o: round(requests * r) for o, r in ratios.items()}
     counts[Outcome.OK] = requests - sum(counts.values())
     endpoints = {}
+    phase_errors: dict[str, int] = {}
     for i, (ep, share) in enumerate(ENDPOINTS.items()):
         n = round(requests * share)
         scale = 1.0 + 0.15 * i
+        outcome_counts = {o: round(c * share) for o, c in counts.items()}
+        errors = _split(outcome_counts.get(Outcome.ERROR, 0), ERROR_KINDS[ep])
+        for e in errors:
+            phase_errors[e.kind] = phase_errors.get(e.kind, 0) + e.count
         endpoints[ep] = EndpointSummary(
             requests=n, rps=round(rps * share, 1),
-            outcome_counts={o: round(c * share) for o, c in counts.items()},
+            outcome_counts=outcome_counts,
             p50_ms=round(lat[0] * scale, 1), p95_ms=round(lat[1] * scale, 1),
             p99_ms=round(lat[2] * scale, 1), max_ms=round(lat[3] * scale, 1),
+            errors=errors,
         )
     return PhaseSummary(
         name=name, start_s=start_s, end_s=end_s, faults=faults or [], requests=requests, rps=rps,
@@ -157,6 +179,8 @@ def _phase(name: str, start_s: float, end_s: float, rps: float, ratios: dict[Out
         degraded_ratio=ratios.get(Outcome.DEGRADED, 0.0), shed_ratio=ratios.get(Outcome.SHED, 0.0),
         p50_ms=lat[0], p95_ms=lat[1], p99_ms=lat[2], max_ms=lat[3],
         p99_corrected_ms=p99_corrected_ms, endpoints=endpoints,
+        errors=[ErrorCount(kind=k, count=n)
+                for k, n in sorted(phase_errors.items(), key=lambda kv: (-kv[1], kv[0]))],
     )
 
 

@@ -97,6 +97,13 @@ class GeneratorSummary(_Model):
     limited_phases: list[str] = Field(default_factory=list)  # phases where a bound was passed
 
 
+class ErrorCount(_Model):
+    """How many errors were of one kind, e.g. ``http 503``, ``ReadTimeout``, ``failure: ...``."""
+
+    kind: str  # see docs/report-json.md, "Error kinds"; "other": the kinds beyond the top
+    count: int
+
+
 class EndpointSummary(_Model):
     """Figures for one endpoint (Locust request name) within one phase."""
 
@@ -107,6 +114,7 @@ class EndpointSummary(_Model):
     p95_ms: float | None
     p99_ms: float | None
     max_ms: float | None
+    errors: list[ErrorCount] = Field(default_factory=list)  # top error kinds, then "other"
 
 
 class PhaseSummary(_Model):
@@ -130,6 +138,7 @@ class PhaseSummary(_Model):
     p99_corrected_ms: float | None = None  # coordinated-omission corrected (open model only)
     endpoints: dict[str, EndpointSummary] = Field(default_factory=dict)
     generator: GeneratorHealth | None = None  # the load generator's health during the phase
+    errors: list[ErrorCount] = Field(default_factory=list)  # top error kinds, all endpoints
 
 
 class FaultWindowRecord(_Model):

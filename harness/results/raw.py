@@ -17,6 +17,13 @@ were dropped (no free user, backlog full) are rows of the endpoint
 :data:`DROPPED_ENDPOINT`, outcome ``error``, in the bucket of their intended time,
 with an empty histogram (``count`` > 0, no latency). Everything a report needs
 is rebuilt from these files alone, so a crash mid-drill still leaves a reportable run.
+
+Error rows (outcome ``error``) carry ``errors``: how many of their requests failed
+in which way (error kind -> count, :mod:`harness.load.error_kind`), at most
+:data:`MAX_ERROR_KINDS` kinds, the rest summed under :data:`OTHER_KIND`; the counts
+add up to ``count``. An exception in a task's own code is a row of the endpoint
+``task:<UserClass>.<function>`` with no latency (``count`` > 0, empty histogram), as
+are drops. Rows written before error kinds existed have no ``errors`` (read as ``{}``).
 """
 
 from __future__ import annotations
@@ -28,6 +35,10 @@ from pydantic import BaseModel, ConfigDict
 from harness.results.model import Outcome
 
 DROPPED_ENDPOINT = "harness:dropped"  # open model: arrivals never sent (see the module docs)
+DROPPED_KIND = "harness: dropped"  # the error kind of a dropped arrival
+CUT_OFF_KIND = "harness: cut off at drain"  # a request still in flight when load.drain_s ran out
+OTHER_KIND = "other"  # the kinds beyond the cap of a row (or of a report's top list), summed
+MAX_ERROR_KINDS = 20  # distinct error kinds per row; the rest go to OTHER_KIND
 
 
 class _Row(BaseModel):
@@ -46,6 +57,7 @@ class MetricRow(_Row):
         None  # coordinated-omission corrected latency (open model), same unit
     )
     retry_after_missing: int = 0  # shed responses (429) that carried no Retry-After header
+    errors: dict[str, int] = {}  # outcome error: count per error kind (see the module docs)
 
 
 class GeneratorRow(_Row):
