@@ -51,7 +51,11 @@ class TargetSpec(_Spec):
     """The system under test."""
 
     url: str = Field(description="Base URL of the target, e.g. http://127.0.0.1:8080")
-    health_path: str = "/healthz"
+    health_path: str | None = Field(
+        default=None,
+        description="Path that answers 2xx when the target is healthy, e.g. /healthz; "
+        "default: any answer below 500 from / counts",
+    )
     metrics_path: str | None = Field(
         default=None, description="Prometheus endpoint to scrape during the drill (optional)"
     )

@@ -67,10 +67,15 @@ class TargetClient:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    @property
+    def health_path(self) -> str:
+        """The drill's health path, or ``/`` when it names none."""
+        return self.target.health_path or "/"
+
     def probe(self) -> Reachability:
         """One GET of the health path; any status counts as an answer."""
         try:
-            self._client.get(self.target.health_path)
+            self._client.get(self.health_path)
         except (httpx.ConnectError, httpx.ConnectTimeout):
             return Reachability.REFUSED
         except httpx.TimeoutException:
@@ -81,7 +86,7 @@ class TargetClient:
 
     def health(self) -> httpx.Response:
         """GET the health path (transport errors propagate)."""
-        return self._client.get(self.target.health_path)
+        return self._client.get(self.health_path)
 
     def metrics_text(self) -> str:
         """The body of the target's Prometheus endpoint (``metrics_path`` must be set)."""
@@ -92,8 +97,12 @@ class TargetClient:
 
 
 def wait_healthy(target: TargetSpec, *, timeout_s: float = 15.0) -> None:
-    """Return when the target's health endpoint answers 2xx; TargetUnreachable after ``timeout_s``."""
-    url = target.url + target.health_path
+    """Return when the target is healthy; TargetUnreachable after ``timeout_s``.
+
+    Healthy: ``health_path`` answers 2xx; a drill without one only needs any answer
+    below 500 from ``/`` (a login redirect or a 404 page is a running app)."""
+    url = target.url + (target.health_path or "/")
+    healthy = (lambda s: 200 <= s < 300) if target.health_path else (lambda s: s < 500)
 
     @retry(
         retry=retry_if_exception_type((*_TRANSPORT_ERRORS, _NotHealthy)),
@@ -103,7 +112,7 @@ def wait_healthy(target: TargetSpec, *, timeout_s: float = 15.0) -> None:
     )
     def probe(client: TargetClient) -> None:
         response = client.health()
-        if not response.is_success:
+        if not healthy(response.status_code):
             raise _NotHealthy(f"answered {response.status_code}")
 
     try:

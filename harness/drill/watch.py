@@ -80,7 +80,7 @@ class TargetWatch:
         """Take one probe's result at drill time ``now_s``."""
         if seen is Reachability.SLOW and not self.slow:
             self.journal.note(
-                f"target health {self.client.target.health_path} gave no answer within "
+                f"target health {self.client.health_path} gave no answer within "
                 f"{self.spec.timeout_s:g} s: slow, still judged (not gone)",
                 liveness=str(seen),
             )

@@ -11,8 +11,9 @@ import pytest
 
 from harness.clock import DrillClock
 from harness.drill.model import LivenessSpec, TargetSpec
-from harness.drill.target import Reachability, TargetClient
+from harness.drill.target import Reachability, TargetClient, wait_healthy
 from harness.drill.watch import TargetWatch
+from harness.errors import TargetUnreachable
 from harness.faults.adapter import ToxiproxyAdapter
 
 
@@ -38,7 +39,7 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
         self.server.requests += 1
         body = b'{"version": "2.7.0"}' if self.path == "/version" else b"ok"
-        status = 500 if self.path == "/broken" else 200
+        status = {"/broken": 500, "/": 302}.get(self.path, 200)
         self.send_response(status)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
@@ -159,3 +160,14 @@ def test_the_drill_clock_counts_from_one_start() -> None:
     assert clock.since_t0_s(1_003.0) == 3.0
     with pytest.raises(RuntimeError, match="twice"):
         clock.start()
+
+
+def test_without_a_health_path_any_answer_below_500_from_root_is_healthy(
+    server: _CountingServer,
+) -> None:
+    """No health_path: '/' answering 302 (a login redirect) is a running app; with one, 2xx only."""
+    wait_healthy(TargetSpec(url=_url(server)), timeout_s=1.0)
+    wait_healthy(TargetSpec(url=_url(server), health_path="/ok"), timeout_s=1.0)
+    for path in ("/", "/broken"):
+        with pytest.raises(TargetUnreachable, match=f"health check .*{path} failed"):
+            wait_healthy(TargetSpec(url=_url(server), health_path=path), timeout_s=0.3)
