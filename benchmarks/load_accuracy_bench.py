@@ -227,6 +227,8 @@ def drill_child(drill_path: Path, old_probe: bool) -> dict:
 
     prepare_process()  # import locust: gevent patches before httpx or ssl are imported
 
+    import gc
+
     import gevent
     import httpx
 
@@ -256,16 +258,27 @@ def drill_child(drill_path: Path, old_probe: bool) -> dict:
             gevent.sleep(period_s)
             stalls.append((time.time(), (time.perf_counter() - start - period_s) * 1000))
 
+    gc_pauses: list[tuple[float, float]] = []  # (unix s at the end, ms) of each collection
+    gc_started = [0.0]
+
+    def on_gc(phase: str, _info: dict) -> None:
+        if phase == "start":
+            gc_started[0] = time.perf_counter()
+        else:
+            gc_pauses.append((time.time(), (time.perf_counter() - gc_started[0]) * 1000))
+
     greenlets = [gevent.spawn(loop_monitor)]
     if old_probe:
         greenlets.append(gevent.spawn(old_is_reachable))
+    gc.callbacks.append(on_gc)
     try:
         _, run_dir = run_and_report(
             drill, drill_file=drill_path, reports_dir=drill_path.parent / "reports", run_id="run"
         )
     finally:
+        gc.callbacks.remove(on_gc)
         gevent.killall(greenlets)
-    return {"run_dir": str(run_dir), "probe_ms": probe_ms, "stalls": stalls}
+    return {"run_dir": str(run_dir), "probe_ms": probe_ms, "stalls": stalls, "gc": gc_pauses}
 
 
 SCENARIO = '''"""One request per arrival (the open model's gate decides when)."""
@@ -330,6 +343,7 @@ def run_harness(
     t0_unix = datetime.fromisoformat(report["started_at"]).timestamp()
     start, end = t0_unix + phase["start_s"], t0_unix + phase["end_s"]
     stalls = sorted(ms for at, ms in child["stalls"] if start <= at < end)  # the measured phase
+    gc_ms = [ms for at, ms in child["gc"] if start <= at < end]
     return {
         "p50_ms": phase["p50_ms"],
         "p99_ms": phase["p99_ms"],
@@ -341,6 +355,7 @@ def run_harness(
         "probe_ms": statistics.median(child["probe_ms"]) if child["probe_ms"] else None,
         "stall_max_ms": stalls[-1] if stalls else None,
         "stalls_over_20ms": sum(1 for s in stalls if s > 20),
+        "gc_max_ms": max(gc_ms, default=0.0),
     }
 
 
@@ -424,6 +439,7 @@ def run_k6(server: Server, rate: float, folder: Path, args: argparse.Namespace) 
         "probe_ms": None,
         "stall_max_ms": None,
         "stalls_over_20ms": None,
+        "gc_max_ms": None,
     }
 
 
@@ -579,7 +595,7 @@ def report(
     head = (
         f"{'row':<26}{'client':<19}{'p50 ms':>8}{'p99 ms':>22}{'p99 corr ms':>22}{'max ms':>9}"
         f"{'requests':>10}{'err':>5}{'drop':>6}{'srv p99':>9}{'probe':>7}{'loop stall':>11}"
-        f"{'host stall':>11}"
+        f"{'gc max':>8}{'host stall':>11}"
     )
     print(head)
     print("-" * len(head))
@@ -603,14 +619,15 @@ def report(
                 f"{cell(m('requests'), 10, '.0f')}{sum(r['errors'] for r in runs):>5.0f}"
                 f"{sum(r['dropped'] for r in runs):>6}{cell(m('server_p99_ms'), 9)}"
                 f"{cell(m('probe_ms'), 7)}{cell(m('stall_max_ms'), 11)}"
-                f"{cell(m('host_stall_max_ms'), 11)}"
+                f"{cell(m('gc_max_ms'), 8)}{cell(m('host_stall_max_ms'), 11)}"
             )
     print(
         "\nms throughout. p99: request sent -> answered; p99 corr: from the arrival's intended"
         "\nstart (harness only); srv p99: the server's own service time; probe: one old-style"
         "\nhttpx.get in the drill process (wall, median); loop stall: the drill loop's worst"
-        "\nwake-up delay (10 ms sleeps) in the measured phase; host stall: the same for a thread"
-        "\nof the benchmark's own idle process (how busy the shared machine was).\n"
+        "\nwake-up delay (10 ms sleeps) in the measured phase; gc max: its longest garbage"
+        "\ncollection then; host stall: the worst wake-up delay of a thread of the benchmark's"
+        "\nown idle process (how busy the shared machine was).\n"
     )
     print(
         "compared with k6 in the same round, median [min..max]; the first line of a row has the target:"
@@ -652,7 +669,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="every measurement once per round")
     parser.add_argument("--duration", type=float, default=20.0, help="measured seconds")
     parser.add_argument("--warmup", type=float, default=3.0, help="seconds before measuring")
-    parser.add_argument("--slow-rate", type=float, default=50.0, help="arrivals/s, 50 ms server")
+    parser.add_argument(
+        "--slow-rate", type=float, default=50.0, help="arrivals/s, 50 ms server (0: skip)"
+    )
     parser.add_argument(
         "--trivial-rates",
         default="500",
@@ -685,9 +704,10 @@ def main() -> None:
     # started (also when the shell started it with SIGINT ignored, as background jobs are)
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, _interrupt)
-    rows = [Row("slow", args.slow_rate)] + [
-        Row("trivial", float(rate)) for rate in args.trivial_rates.split(",") if rate.strip()
-    ]
+    rows = [Row("slow", args.slow_rate)] if args.slow_rate > 0 else []
+    rows += [Row("trivial", float(rate)) for rate in args.trivial_rates.split(",") if rate.strip()]
+    if not rows:
+        parser.error("nothing to measure: give --slow-rate > 0 or --trivial-rates")
     per_measurement = args.warmup + args.duration + 20
     max_s = args.max_s or per_measurement * len(rows) * len(CLIENTS) * args.rounds + 300
     results: dict[tuple[Row, str], list[dict]] = {(r, c): [] for r in rows for c in CLIENTS}
