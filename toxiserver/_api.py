@@ -3,12 +3,17 @@
 Routing, status codes, JSON shapes and error bodies follow Toxiproxy 2.x:
 errors are `{"error": ..., "status": N}` served as text/plain, a known path
 with the wrong method is 405 with an empty body, an unknown path is 404.
+
+Bounds Toxiproxy lacks: a request body over `MAX_BODY_BYTES` is 413 (read no
+further), names and addresses are bounded (`_schema.check_name`), and a bug in
+a handler answers 500 with the same JSON error body instead of a bare page.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -19,10 +24,20 @@ from . import _errors as err
 from ._metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from ._metrics import make_renderer
 from ._proxy import Proxy
-from ._schema import decode_fields, expect_object, parse_json
+from ._schema import (
+    MAX_ADDRESS_CHARS,
+    check_length,
+    check_name,
+    decode_fields,
+    expect_object,
+    parse_json,
+)
 from ._toxics import toxic_from_body, update_from_body
 
+log = logging.getLogger(__name__)
+
 VERSION = "2.12.0"
+MAX_BODY_BYTES = 1024 * 1024  # Toxiproxy reads any size
 SERVER_NAME = "toxiserver"
 _PROXY_FIELDS = {
     "name": "str",
@@ -105,12 +120,15 @@ class ControlApi:
         handler = methods.get(request.method)
         if handler is None:
             return Response(b"", 405)
-        body = await request.body()
         try:
+            body = await _read_body(request)
             async with self._lock:
                 return await handler(body, *args)
         except err.ApiError as exc:
             return _error(exc)
+        except Exception as exc:  # a bug: still the documented error shape, and logged
+            log.exception("toxiserver: %s %s failed", request.method, path)
+            return _error(err.ApiError(f"internal error: {type(exc).__name__}: {exc}", 500))
 
     # ------------------------------------------------------------ helpers
 
@@ -122,7 +140,12 @@ class ControlApi:
 
     def _decode_proxy(self, body: Any, defaults: dict[str, Any]) -> dict[str, Any]:
         obj = expect_object(body, "proxy.Proxy")
-        return decode_fields(obj, _PROXY_FIELDS, "Proxy", defaults)
+        values = decode_fields(obj, _PROXY_FIELDS, "Proxy", defaults)
+        if values["name"]:
+            check_name("proxy name", values["name"])
+        for field in ("listen", "upstream"):
+            check_length(field, values[field], MAX_ADDRESS_CHARS)
+        return values
 
     async def _add(self, values: dict[str, Any], enabled: bool) -> Proxy:
         if values["name"] in self.proxies:
@@ -259,6 +282,22 @@ class ControlApi:
     async def toxic_delete(self, body: bytes, name: str, toxic_name: str) -> Response:
         self._proxy(name).remove_toxic(toxic_name)
         return Response(status_code=204)
+
+
+async def _read_body(request: Request) -> bytes:
+    """The request body, or 413 as soon as it is known to exceed ``MAX_BODY_BYTES``."""
+    too_large = err.ApiError(f"request body too large: over {MAX_BODY_BYTES} bytes", 413)
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise too_large
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise too_large
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def _same_address(proxy: Proxy, values: dict[str, Any]) -> bool:

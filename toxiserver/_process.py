@@ -1,4 +1,8 @@
-"""Run toxiserver as a child process (`python -m toxiserver`) in its own process group."""
+"""Run toxiserver as a child process (`python -m toxiserver`) in its own process group.
+
+By default the child dies with this process (see `toxiserver._lifeline`): it
+gets our pid and the read end of a pipe whose write end only we hold.
+"""
 
 from __future__ import annotations
 
@@ -21,12 +25,18 @@ class ServerProcess:
     """A running toxiserver child process; `stop()` sends SIGTERM then SIGKILL."""
 
     def __init__(
-        self, popen: subprocess.Popen[bytes], host: str, port: int, log: IO[bytes] | None
+        self,
+        popen: subprocess.Popen[bytes],
+        host: str,
+        port: int,
+        log: IO[bytes] | None,
+        lifeline_fd: int | None = None,
     ) -> None:
         self._popen = popen
         self.host = host
         self.port = port
         self._log = log
+        self._lifeline_fd = lifeline_fd  # write end of the pipe the child watches
         self._stopped = False
 
     @property
@@ -56,6 +66,10 @@ class ServerProcess:
         finally:
             if self._log is not None:
                 self._log.close()
+            if self._lifeline_fd is not None:
+                with contextlib.suppress(OSError):
+                    os.close(self._lifeline_fd)
+                self._lifeline_fd = None
         return self._popen.returncode
 
     def __enter__(self) -> ServerProcess:
@@ -84,8 +98,15 @@ def start_subprocess(
     seed: int | None = None,
     log_path: str | os.PathLike[str] | None = None,
     ready_timeout_s: float = 10,
+    die_with_parent: bool = True,
+    state_file: str | os.PathLike[str] | None = None,
 ) -> ServerProcess:
-    """Start `python -m toxiserver` and wait until it answers /version."""
+    """Start `python -m toxiserver` and wait until it answers /version.
+
+    ``die_with_parent``: the server stops when this process is gone, even after a
+    SIGKILL. ``state_file``: the server records its pid, ours and its URL there
+    while it serves, so `stop_orphans` can find it should it outlive us anyway.
+    """
     with tempfile.TemporaryDirectory(prefix="toxiserver-") as tmp:
         ready = Path(tmp) / "ready"
         cmd = [
@@ -101,12 +122,32 @@ def start_subprocess(
         ]
         if seed is not None:
             cmd += ["--seed", str(seed)]
+        if state_file is not None:
+            cmd += ["--state-file", str(state_file)]
+        read_fd, write_fd = os.pipe() if die_with_parent else (None, None)
+        if read_fd is not None:
+            cmd += ["--parent-pid", str(os.getpid()), "--parent-fd", str(read_fd)]
         log = open(log_path, "ab") if log_path is not None else None  # noqa: SIM115
         out = log if log is not None else subprocess.DEVNULL
-        popen = subprocess.Popen(
-            cmd, stdout=out, stderr=out, stdin=subprocess.DEVNULL, start_new_session=True
-        )
-        proc = ServerProcess(popen, host, port, log)
+        try:
+            popen = subprocess.Popen(
+                cmd,
+                stdout=out,
+                stderr=out,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+                pass_fds=() if read_fd is None else (read_fd,),
+            )
+        except BaseException:
+            for fd in (read_fd, write_fd):
+                if fd is not None:
+                    os.close(fd)
+            if log is not None:
+                log.close()
+            raise
+        if read_fd is not None:
+            os.close(read_fd)  # only the child may hold it: EOF then means we are gone
+        proc = ServerProcess(popen, host, port, log, write_fd)
         deadline = time.monotonic() + ready_timeout_s
         try:
             while time.monotonic() < deadline:

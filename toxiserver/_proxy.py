@@ -25,15 +25,21 @@ class ProxyStats:
 
 
 def split_host_port(address: str) -> tuple[str, int]:
-    """`host:port`, `[v6]:port` or `:port` -> (host, port); empty host means loopback."""
+    """`host:port`, `[v6]:port` or `:port` -> (host, port); empty host means loopback.
+
+    Errors read as Go's net package words them (`address 99999: invalid port`):
+    a port outside 0-65535 is refused, never wrapped modulo 65536.
+    """
     host, sep, port_text = address.rpartition(":")
     if not sep:
-        raise ValueError(f"missing port in address {address}")
+        raise ValueError(f"address {address}: missing port in address")
     host = host.strip("[]") or DEFAULT_LISTEN_HOST
     try:
         port = int(port_text) if port_text else 0
     except ValueError as exc:
-        raise ValueError(f"invalid port {port_text!r} in address {address}") from exc
+        raise ValueError(f"address {port_text}: invalid port") from exc
+    if not 0 <= port <= 65535:
+        raise ValueError(f"address {port_text}: invalid port")
     return host, port
 
 
@@ -89,7 +95,9 @@ class Proxy:
             infos = await asyncio.get_running_loop().getaddrinfo(
                 host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
             )
-        except (ValueError, OSError) as exc:
+        except ValueError as exc:  # Go: net.Listen's resolve error names no address
+            raise err.ApiError(f"listen tcp: {exc}", 500) from exc
+        except OSError as exc:
             raise err.ApiError(f"listen tcp {self.listen}: {exc}", 500) from exc
         family, _, _, _, sockaddr = infos[0]
         # proto TCP: asyncio sets TCP_NODELAY only on such sockets (and accepted ones inherit it)

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from . import _errors as err
-from ._schema import decode_fields, expect_object, parse_json
+from ._schema import check_name, decode_fields, expect_object, parse_json
 
 if TYPE_CHECKING:
     from ._link import LinkContext
@@ -185,7 +185,20 @@ def _decode_attributes(
             f"toxics.{ttype.go_struct}"
         )
     fields = {name: "int" for name in ttype.attributes}
-    return decode_fields(raw, fields, f"{ttype.go_struct}.attributes", current)
+    values = decode_fields(raw, fields, f"{ttype.go_struct}.attributes", current)
+    for key, value in values.items():
+        if value < 0:  # Go takes it (a negative slicer size recurses until the stack overflows)
+            raise err.BAD_REQUEST_BODY.joined(
+                f"attribute '{key}' of a {ttype.name} toxic must be 0 or more, got {value}"
+            )
+    return values
+
+
+def _check_toxicity(toxicity: float) -> float:
+    """Toxicity is a probability; Go takes any float32 (2 acts as 1, -0.1 as 0)."""
+    if not 0.0 <= toxicity <= 1.0:
+        raise err.BAD_REQUEST_BODY.joined(f"toxicity must be between 0 and 1, got {toxicity:g}")
+    return toxicity
 
 
 def toxic_from_body(raw: bytes) -> Toxic:
@@ -204,9 +217,10 @@ def toxic_from_body(raw: bytes) -> Toxic:
     ttype = TOXIC_TYPES.get(values["type"])
     if ttype is None:
         raise err.INVALID_TOXIC_TYPE
+    check_name("toxic name", name)
     defaults = {key: 0 for key in ttype.attributes}
     attributes = _decode_attributes(ttype, body, defaults)
-    return Toxic(name, ttype.name, stream, values["toxicity"], attributes)
+    return Toxic(name, ttype.name, stream, _check_toxicity(values["toxicity"]), attributes)
 
 
 def update_from_body(toxic: Toxic, raw: bytes) -> tuple[float, dict[str, int]]:
@@ -216,4 +230,4 @@ def update_from_body(toxic: Toxic, raw: bytes) -> tuple[float, dict[str, int]]:
         body, {"toxicity": "float"}, "ToxicWrapper", {"toxicity": toxic.toxicity}
     )
     attributes = _decode_attributes(TOXIC_TYPES[toxic.type], body, toxic.attributes)
-    return values["toxicity"], attributes
+    return _check_toxicity(values["toxicity"]), attributes

@@ -1,4 +1,8 @@
-"""Command line: `toxiserver [--host H] [--port P] [--seed N] [--ready-file PATH]`."""
+"""Command line: `toxiserver [--host H] [--port P] [--seed N] [--ready-file PATH]`.
+
+`--parent-pid`, `--parent-fd` and `--state-file` tie the server to the process
+that started it (see `toxiserver._lifeline`); `start_subprocess` passes them.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ import signal
 import sys
 from pathlib import Path
 
+from ._lifeline import Lifeline, this_server, write_record
 from ._server import LOOPBACK_HOSTS, serve
 
 
@@ -21,6 +26,24 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--seed", type=int, default=None, help="seed for jitter/toxicity/slicer")
     parser.add_argument(
         "--ready-file", type=Path, default=None, help="write the real API port here once serving"
+    )
+    parser.add_argument(
+        "--parent-pid",
+        type=int,
+        default=None,
+        help="stop when this process (the one that started the server) is gone",
+    )
+    parser.add_argument(
+        "--parent-fd",
+        type=int,
+        default=None,
+        help="read end of a pipe; EOF means the parent is gone",
+    )
+    parser.add_argument(
+        "--state-file",
+        type=Path,
+        default=None,
+        help="write pid, owner and URL here while serving (for finding orphaned servers)",
     )
     parser.add_argument(
         "--allow-remote",
@@ -42,12 +65,34 @@ async def _run(args: argparse.Namespace) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
 
+    orphan = False
+
+    if args.parent_pid is not None:
+
+        def orphaned(why: str) -> None:
+            nonlocal orphan
+            orphan = True
+            print(f"toxiserver: stopping: {why}", file=sys.stderr, flush=True)
+            stop.set()
+
+        Lifeline(args.parent_pid, args.parent_fd, orphaned).start(loop)
+
     def on_ready(port: int) -> None:
-        print(f"toxiserver listening on http://{args.host}:{port} seed={args.seed}", flush=True)
+        url = f"http://{args.host}:{port}"
+        print(f"toxiserver listening on {url} seed={args.seed}", flush=True)
+        if args.state_file is not None:
+            owner = args.parent_pid if args.parent_pid is not None else os.getppid()
+            write_record(args.state_file, this_server(owner, url))
         if args.ready_file is not None:
             _write_ready_file(args.ready_file, port)
 
-    await serve(args.host, args.port, args.seed, stop, on_ready)
+    try:
+        await serve(args.host, args.port, args.seed, stop, on_ready)
+    finally:
+        # An orphan leaves its record (pid now dead): the owner's cleanup learns from it
+        # that this server, and every fault it held, is gone (`stop_orphans`).
+        if args.state_file is not None and not orphan:
+            args.state_file.unlink(missing_ok=True)
 
 
 def main(argv: list[str] | None = None) -> None:
