@@ -25,6 +25,7 @@ from rich.table import Table
 
 from harness.drill.live import LiveStatus
 from harness.report.errors import describe, phase_lines
+from harness.report.fmt import writes_line
 from harness.results.model import ResilienceTiming, RunReport, Verdict
 
 PLAIN_EVERY_S = 2.0
@@ -184,8 +185,5 @@ def print_verdict(report: RunReport, run_dir: str, stream: TextIO | None = None)
     for timing in report.timings:
         console.print(f"fault {escape(timing.fault)}: {escape(_timings_line(timing))}")
     if report.writes is not None:
-        console.print(
-            f"acknowledged writes: {report.writes.acknowledged}, verified {report.writes.verified}, "
-            f"lost {len(report.writes.lost)}"
-        )
+        console.print(f"writes: {escape(writes_line(report.writes))}")
     console.print(f"report: {escape(run_dir)}/report.html", soft_wrap=True)

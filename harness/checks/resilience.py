@@ -15,7 +15,8 @@ from harness.checks.timing import (
     fault_recovery,
     window_buckets,
 )
-from harness.results.model import CheckResult, FaultWindowRecord, ResilienceTiming
+from harness.results.model import CheckResult, FaultWindowRecord, ResilienceTiming, WritesSummary
+from harness.results.raw import DROPPED_ENDPOINT
 
 
 class _TimingCheck(CheckBase):
@@ -225,7 +226,13 @@ def report_timings(ctx: CheckContext, specs: Iterable[object]) -> list[Resilienc
 
 
 class LostWritesCheck(CheckBase):
-    """Acknowledged writes not found after the drill stay at or under ``max_count``."""
+    """Acknowledged writes not found after the drill stay at or under ``max_count``.
+
+    Lost means acknowledged and absent. Indeterminate writes (the answer was lost:
+    timeout, reset, 5xx) are never lost; the detail counts them, and those read back
+    (id from the request) and found were created although the client saw an error.
+    No acknowledged write at all is "no data", with the reason per write rule.
+    """
 
     type: Literal["lost_writes"] = "lost_writes"
     max_count: int = Field(default=0, ge=0)
@@ -244,18 +251,72 @@ class LostWritesCheck(CheckBase):
         bound = Bound("<=", self.max_count)
         writes = ctx.writes
         if writes is None:
-            return self.result(bound, None, False, "no data: no writes were tracked")
+            return self.result(
+                bound,
+                None,
+                False,
+                "no data: no writes were tracked: the drill has no 'writes:' rule - add one "
+                "naming the write's endpoint and where its id is (docs/drills.md)",
+            )
+        if writes.acknowledged == 0:
+            why = "; ".join(untracked_reasons(writes, ctx.store.endpoints)) or "nothing seen"
+            detail = f"no data: no writes were tracked: {why}"
+            return self.result(bound, None, False, detail + _indeterminate_part(writes))
         lost = len(writes.lost)
         unverifiable = len(writes.unverifiable)
         passed = lost <= self.max_count and unverifiable <= self.max_unverifiable
         sample = f" (e.g. {', '.join(writes.lost[:3])})" if lost else ""
         detail = (
-            f"{lost} of {writes.acknowledged} acknowledged write(s) were not read back"
-            f"{sample}; {unverifiable} could not be checked"
+            f"{lost} of {writes.acknowledged} acknowledged write(s) were not found after the "
+            f"drill{sample}; {unverifiable} could not be checked"
         )
         if unverifiable > self.max_unverifiable:
             detail += (
                 f" - more than the {self.max_unverifiable} allowed: a write that cannot be read"
                 " back is not known to be kept"
             )
-        return self.result(bound, float(lost), passed, detail)
+        return self.result(bound, float(lost), passed, detail + _indeterminate_part(writes))
+
+
+def untracked_reasons(writes: WritesSummary, endpoints_seen: list[str]) -> list[str]:
+    """Why each write rule tracked no acknowledged write, one sentence per such rule."""
+    reasons = []
+    requested = [e for e in endpoints_seen if e != DROPPED_ENDPOINT]
+    for rule in writes.rules:
+        if rule.acknowledged:
+            continue
+        if rule.requests == 0 and rule.endpoint not in requested:
+            reasons.append(
+                f"rule '{rule.endpoint}': that endpoint was never requested (requested: "
+                f"{', '.join(requested) or 'none'}) - fix 'endpoint:' to the Locust request name"
+            )
+        elif rule.not_acknowledged:
+            reasons.append(
+                f"rule '{rule.endpoint}' took none of its {rule.requests} request(s) as an "
+                f"acknowledged write; answers seen: {'; '.join(rule.not_acknowledged)}"
+            )
+        elif rule.indeterminate:
+            reasons.append(
+                f"rule '{rule.endpoint}': every answer was lost ({rule.indeterminate} "
+                "indeterminate)"
+            )
+        else:
+            reasons.append(f"rule '{rule.endpoint}' saw none of its {rule.requests} request(s)")
+    return reasons
+
+
+def _indeterminate_part(writes: WritesSummary) -> str:
+    """``; 7 indeterminate (...), 7 read back: 5 created although the client saw an error``."""
+    if not writes.indeterminate:
+        return ""
+    answers = ", ".join(f"{n} {seen}" for seen, n in writes.indeterminate_answers.items())
+    text = f"; {writes.indeterminate} indeterminate (sent, answer lost: {answers})"
+    if writes.indeterminate_known_id:
+        found = len(writes.indeterminate_found)
+        text += (
+            f", {writes.indeterminate_known_id} read back by the id in the request: {found} "
+            "of them found, created although the client saw an error"
+        )
+    else:
+        text += ", their ids unknown (id_from_request would read them back)"
+    return text

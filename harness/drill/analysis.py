@@ -7,12 +7,13 @@ crash, a SIGKILL) still gets a report, with the verdict 'inconclusive'.
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
 from harness.checks import CheckContext
 from harness.checks.resilience import report_timings
 from harness.drill.loader import step_level
-from harness.drill.model import Drill, LoadModel
+from harness.drill.model import Drill, LoadModel, WriteRule
 from harness.metrics.generator import GeneratorBounds, GeneratorStore
 from harness.metrics.store import MetricStore
 from harness.metrics.summary import PhaseSpan, phase_summaries, time_series
@@ -28,9 +29,10 @@ from harness.results.model import (
     TimelineEvent,
     TimeSeries,
     Verdict,
+    WriteRuleSeen,
     WritesSummary,
 )
-from harness.results.raw import DROPPED_ENDPOINT
+from harness.results.raw import DROPPED_ENDPOINT, AckedWrite, WriteKind
 
 CLOSED_MODEL_NOTE = (
     "Closed model: latencies are as measured, not corrected for coordinated omission. Each "
@@ -90,13 +92,14 @@ def build_report(run_dir: Path) -> RunReport:
 
 
 def _context(data: RunData, drill: Drill, spans: list[PhaseSpan]) -> CheckContext:
+    store = MetricStore.from_rows(data.metric_rows(), data.meta.bucket_s)
     return CheckContext(
-        store=MetricStore.from_rows(data.metric_rows(), data.meta.bucket_s),
+        store=store,
         bucket_s=data.meta.bucket_s,
         phases=[(s.name, s.start_s, s.end_s) for s in spans],
         baseline_phase=drill.baseline,
         faults=fault_windows(data.events),
-        writes=writes_summary(data),
+        writes=writes_summary(data, drill.writes, store),
         generator=_generator_store(data, drill),
     )
 
@@ -169,18 +172,50 @@ def fault_windows(events: list[TimelineEvent]) -> list[FaultWindowRecord]:
     ]
 
 
-def writes_summary(data: RunData) -> WritesSummary | None:
-    if not data.writes:
+def writes_summary(
+    data: RunData, rules: list[WriteRule] | None = None, store: MetricStore | None = None
+) -> WritesSummary | None:
+    """The writes seen and read back; None when the drill has no write rules and saw no write.
+
+    Lost: acknowledged and absent. An indeterminate write (its answer was lost) is never
+    lost; read back (its id came from the request) and present, it was created although
+    the client saw an error.
+    """
+    rules = rules or []
+    if not data.writes and not rules:
         return None
     results = {r.write_id: r for r in (data.verification.results if data.verification else [])}
-    ids = [w.write_id for w in data.writes]
-    lost = [i for i in ids if i in results and results[i].found is False]
-    unverifiable = [i for i in ids if i not in results or results[i].found is None]
+    acked = [w.write_id for w in data.writes if w.kind is WriteKind.ACKNOWLEDGED and w.write_id]
+    lost = [i for i in acked if i in results and results[i].found is False]
+    unverifiable = [i for i in acked if i not in results or results[i].found is None]
+    unsure = [w for w in data.writes if w.kind is WriteKind.INDETERMINATE]
+    known = list(dict.fromkeys(w.write_id for w in unsure if w.write_id))
     return WritesSummary(
-        acknowledged=len(ids),
-        verified=sum(1 for i in ids if i in results and results[i].found),
+        acknowledged=len(acked),
+        verified=sum(1 for i in acked if i in results and results[i].found),
         lost=lost,
         unverifiable=unverifiable,
+        indeterminate=len(unsure),
+        indeterminate_answers=dict(Counter(w.note for w in unsure).most_common()),
+        indeterminate_known_id=len(known),
+        indeterminate_found=[i for i in known if i in results and results[i].found],
+        rules=[_rule_seen(rule, data.writes, store) for rule in rules],
+    )
+
+
+def _rule_seen(
+    rule: WriteRule, writes: list[AckedWrite], store: MetricStore | None
+) -> WriteRuleSeen:
+    mine = [w for w in writes if w.endpoint == rule.endpoint]
+    requests = 0
+    if store is not None:
+        requests = sum(store.counts(0, store.end_bucket, [rule.endpoint]).values())
+    return WriteRuleSeen(
+        endpoint=rule.endpoint,
+        requests=requests,
+        acknowledged=sum(1 for w in mine if w.kind is WriteKind.ACKNOWLEDGED),
+        indeterminate=sum(1 for w in mine if w.kind is WriteKind.INDETERMINATE),
+        not_acknowledged=list(dict.fromkeys(w.note for w in mine if w.kind is WriteKind.UNMATCHED)),
     )
 
 

@@ -249,6 +249,22 @@ def _checks_naming_absent_faults(
 _ENDPOINT_FIELDS = ("endpoints", "core_endpoints", "noncore_endpoints")
 
 
+def _unset_variables(drill: Drill, at: Callable[..., str]) -> list[str]:
+    """Environment variables named by read-back headers (``${NAME}``) that are unset or empty."""
+    problems = []
+    for index, rule in enumerate(drill.writes):
+        for header, names in rule.env_references().items():
+            for name in names:
+                if not os.environ.get(name):
+                    problems.append(
+                        f"{at('writes', index, 'read_headers', header)}: writes[{index}] > "
+                        f"read_headers > {header}: environment variable {name} is not set "
+                        f"(or empty), so the read-back would go without it; set it "
+                        f"(export {name}=...) before running"
+                    )
+    return problems
+
+
 def _endpoints_not_in_scenario(drill: Drill, scenario: Path, at: Callable[..., str]) -> list[str]:
     """Endpoint names that appear nowhere in the scenario's source, as warnings.
 
@@ -417,6 +433,7 @@ def plan_drill(
     problems += _name_clashes(faults, origins)
     problems += _closed_model_corrected(drill, at)
     problems += _checks_naming_absent_faults(drill, faults, at)
+    problems += _unset_variables(drill, at)
     if problems:
         raise ValidationFailed(source, problems)
     warnings = _endpoints_not_in_scenario(drill, scenario, at)

@@ -6,8 +6,9 @@ retries; none of it counts toward the drill's load figures.
 
 from __future__ import annotations
 
+import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from enum import StrEnum
 from urllib.parse import urlsplit
 
@@ -15,9 +16,10 @@ import httpx
 from prometheus_client.parser import text_string_to_metric_families
 from tenacity import retry, retry_if_exception_type, stop_after_delay, wait_exponential_jitter
 
-from harness.drill.model import TargetSpec, WriteRule, is_loopback
+from harness.drill.model import ENV_REFERENCE, AbsentSpec, TargetSpec, WriteRule, is_loopback
 from harness.errors import InputError, TargetUnreachable
-from harness.results.raw import AckedWrite, WriteCheckOutcome
+from harness.load import jsonpath
+from harness.results.raw import AckedWrite, WriteCheckOutcome, WriteKind
 
 _TRANSPORT_ERRORS = (httpx.TransportError,)
 
@@ -153,49 +155,91 @@ def verify_writes(
     settle_timeout_s: float = 10.0,
     clock: Callable[[], float] = time.monotonic,
     should_stop: Callable[[], bool] = lambda: False,
+    environ: Mapping[str, str] | None = None,
+    transport: httpx.BaseTransport | None = None,
 ) -> list[WriteCheckOutcome]:
-    """Read every acknowledged write back; a write counts as lost when it is not found (404),
-    or when its rule names a settled state it never reaches within ``settle_timeout_s``.
+    """Read back every write with a known id (acknowledged, or indeterminate with its id
+    from the request). A write is absent when its rule's ``absent`` says so (default: 404
+    or 410), or when its rule names a settled state it never reaches within
+    ``settle_timeout_s``; absent or unverifiable writes are read again until then.
 
-    ``should_stop`` (e.g. Ctrl-C was pressed) ends the read-back early: writes not read
-    yet are left out of the result, so they count as unverifiable, never as lost."""
+    Read-back requests carry the rule's ``read_headers`` with ``${NAME}`` taken from
+    ``environ`` (default: the process environment); a variable unset by now makes the
+    rule's writes unverifiable, never a request with an empty value. ``should_stop``
+    (e.g. Ctrl-C was pressed) ends the read-back early: writes not read yet are left
+    out of the result, so they count as unverifiable, never as lost. ``transport``: tests."""
     by_endpoint = {rule.endpoint: rule for rule in rules}
-    pending = {w.write_id: w for w in writes}
+    env = os.environ if environ is None else environ
+    headers = {rule.endpoint: read_headers(rule, env) for rule in rules}
+    to_read = [w for w in writes if w.write_id and w.read_path and w.kind in _READ_BACK]
+    pending = {w.write_id: w for w in to_read}
     last: dict[str, WriteCheckOutcome] = {}
     deadline = clock() + settle_timeout_s
-    with httpx.Client(base_url=target.url, timeout=3.0) as client:
+    with httpx.Client(base_url=target.url, timeout=3.0, transport=transport) as client:
         while True:
             for write_id, write in list(pending.items()):
                 if should_stop():
                     break
-                last[write_id] = _read_back(client, write, by_endpoint.get(write.endpoint))
+                rule = by_endpoint.get(write.endpoint)
+                last[write_id] = _read_back(client, write, rule, headers.get(write.endpoint, {}))
                 if last[write_id].found:
                     del pending[write_id]
             if not pending or clock() >= deadline or should_stop():
                 break
             time.sleep(0.25)
-    return [last[w.write_id] for w in writes if w.write_id in last]
+    ids = dict.fromkeys(w.write_id for w in to_read if w.write_id in last)
+    return [last[write_id] for write_id in ids if write_id]
+
+
+_READ_BACK = (WriteKind.ACKNOWLEDGED, WriteKind.INDETERMINATE)
+
+
+def read_headers(rule: WriteRule, environ: Mapping[str, str]) -> dict[str, str] | str:
+    """The rule's read-back headers with ``${NAME}`` filled in, or a sentence naming the
+    variables that are unset or empty (nothing is sent with a hole in it)."""
+    named = {name for names in rule.env_references().values() for name in names}
+    missing = sorted(name for name in named if not environ.get(name))
+    if missing:
+        return (
+            f"environment variable {', '.join(missing)} is not set (read_headers of "
+            f"{rule.endpoint!r}); the read-back was not sent"
+        )
+    return {
+        name: ENV_REFERENCE.sub(lambda m: environ[m.group(1)], value)
+        for name, value in rule.read_headers.items()
+    }
 
 
 def _read_back(
-    client: httpx.Client, write: AckedWrite, rule: WriteRule | None
+    client: httpx.Client,
+    write: AckedWrite,
+    rule: WriteRule | None,
+    headers: dict[str, str] | str,
 ) -> WriteCheckOutcome:
+    assert write.write_id is not None and write.read_path is not None
+    write_id = write.write_id
+    if isinstance(headers, str):
+        return WriteCheckOutcome(write_id=write_id, found=None, status=None, detail=headers)
     try:
-        response = client.get(write.read_path)
+        response = client.get(write.read_path, headers=headers)
     except _TRANSPORT_ERRORS as exc:
         return WriteCheckOutcome(
-            write_id=write.write_id, found=None, status=None, detail=f"read failed: {exc}"
+            write_id=write_id, found=None, status=None, detail=f"read failed: {exc}"
         )
-    if response.status_code == 404:
+    status = response.status_code
+    absent_why = _absent(rule.absent if rule is not None else AbsentSpec(), response)
+    if absent_why is not None:
         return WriteCheckOutcome(
-            write_id=write.write_id, found=False, status=404, detail="not found after the drill"
+            write_id=write_id, found=False, status=status, detail=f"not found: {absent_why}"
         )
     if not response.is_success:
+        hint = " (credentials? see read_headers)" if status in (401, 403) else ""
+        hint = " (redirects are not followed)" if 300 <= status < 400 else hint
         return WriteCheckOutcome(
-            write_id=write.write_id,
+            write_id=write_id,
             found=None,
-            status=response.status_code,
-            detail=f"read-back answered {response.status_code}",
+            status=status,
+            detail=f"read-back answered {status}{hint}: cannot tell whether it exists",
         )
     if rule is not None and rule.settled_field is not None:
         try:
@@ -204,10 +248,33 @@ def _read_back(
             state = None
         if str(state) not in rule.settled_values:
             return WriteCheckOutcome(
-                write_id=write.write_id,
+                write_id=write_id,
                 found=False,
-                status=response.status_code,
+                status=status,
                 detail=f"{rule.settled_field} is {state!r}, never became one of "
                 f"{', '.join(rule.settled_values)}",
             )
-    return WriteCheckOutcome(write_id=write.write_id, found=True, status=response.status_code)
+    return WriteCheckOutcome(write_id=write_id, found=True, status=status)
+
+
+def _absent(spec: AbsentSpec, response: httpx.Response) -> str | None:
+    """Why the read-back's answer says "not there" (None: it does not say so)."""
+    status = response.status_code
+    if status in spec.status:
+        return f"read-back answered {status}"
+    if status >= 500:
+        return None
+    if spec.body_contains is not None and spec.body_contains in response.text:
+        return f"read-back answered {status} with {spec.body_contains!r}"
+    if spec.json_match is not None:
+        match = spec.json_match
+        parsed, value = jsonpath.lookup_in(response.content, jsonpath.parse(match.path))
+        if parsed and _json_equal(value, match.equals):
+            return f"read-back answered {status} with {match.path} = {value!r}"
+    return None
+
+
+def _json_equal(value: object, expected: object) -> bool:
+    if isinstance(value, bool) or isinstance(expected, bool):
+        return value is expected  # true is not 1
+    return value == expected

@@ -21,7 +21,6 @@ never the first request's duration counted again into the second.
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -30,6 +29,7 @@ from harness.clock import DrillClock
 from harness.drill.model import WriteRule
 from harness.load.error_kind import request_error_kind, task_endpoint, task_error_kind
 from harness.load.outcome import OutcomeRules
+from harness.load.writes import WriteReader
 from harness.results.model import Outcome
 from harness.results.raw import CUT_OFF_KIND, AckedWrite
 
@@ -60,6 +60,7 @@ class RequestClassifier:
     def __init__(self, rules: OutcomeRules, writes: list[WriteRule], clock: DrillClock) -> None:
         self.rules = rules
         self.writes = {rule.endpoint: rule for rule in writes}
+        self._write_readers = {r.endpoint: WriteReader(r, rules.shed_status) for r in writes}
         self.clock = clock
         self._needs_body = any(m.json_field for m in rules.markers)
 
@@ -102,7 +103,7 @@ class RequestClassifier:
         )
         if outcome is Outcome.ERROR:
             sample.error_kind = self._error_kind(status, exception, headers, body)
-        return sample, self._acked_write(name, status, outcome, body, t_s)
+        return sample, self._acked_write(name, response, exception, outcome, body, t_s)
 
     def _error_kind(
         self, status: int, exception: BaseException | None, headers: Any, body: bytes | None
@@ -152,22 +153,20 @@ class RequestClassifier:
         )
 
     def _acked_write(
-        self, name: str, status: int, outcome: Outcome, body: bytes | None, t_s: float
+        self,
+        name: str,
+        response: Any,
+        exception: BaseException | None,
+        outcome: Outcome,
+        body: bytes | None,
+        t_s: float,
     ) -> AckedWrite | None:
-        rule = self.writes.get(name)
-        if rule is None or not 200 <= status < 300 or outcome is Outcome.ERROR:
+        """The write row of a request on a write rule's endpoint (harness.load.writes)."""
+        reader = self._write_readers.get(name)
+        if reader is None:
             return None
-        try:
-            write_id = json.loads(body or b"null").get(rule.id_field)
-        except (ValueError, AttributeError):
-            write_id = None
-        if write_id in (None, ""):
-            return None
-        return AckedWrite(
-            t_s=t_s,
-            endpoint=name,
-            write_id=str(write_id),
-            read_path=rule.read_path.replace("{id}", str(write_id)),
+        return reader.read(
+            t_s=t_s, response=response, exception=exception, outcome=outcome, body=body
         )
 
 

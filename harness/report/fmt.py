@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from harness.results.model import CheckResult
+from harness.results.model import CheckResult, WritesSummary
 
 MISSING = "–"
 
@@ -67,3 +67,22 @@ def check_outcome(check: CheckResult) -> str:
     else:
         relation = ">" if check.comparator == "<=" else "<"
     return f"{value(check.measured, check.unit)} {relation} {value(check.threshold, check.unit)}"
+
+
+def writes_line(writes: WritesSummary) -> str:
+    """``27 acknowledged, 27 verified, 0 lost; 5 indeterminate (...)``: one line for text formats."""
+    line = (
+        f"{writes.acknowledged:,} acknowledged, {writes.verified:,} verified, "
+        f"{len(writes.lost):,} lost"
+    )
+    if writes.unverifiable:
+        line += f", {len(writes.unverifiable):,} unverifiable"
+    if writes.indeterminate:
+        answers = ", ".join(f"{n:,} {seen}" for seen, n in writes.indeterminate_answers.items())
+        line += f"; {writes.indeterminate:,} indeterminate (answer lost: {answers})"
+        if writes.indeterminate_known_id:
+            line += (
+                f", {writes.indeterminate_known_id:,} read back: "
+                f"{len(writes.indeterminate_found):,} created although the client saw an error"
+            )
+    return line

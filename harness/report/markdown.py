@@ -103,8 +103,11 @@ def _resilience(report: RunReport) -> list[str]:
         extras.append(_generator_line(report))
     if report.writes is not None:
         w = report.writes
-        lost = f"**{len(w.lost)} lost**" if w.lost else "0 lost"
-        extras.append(f"Writes: {w.acknowledged:,} acknowledged, {w.verified:,} verified, {lost}")
+        line = fmt.writes_line(w)
+        if w.lost:
+            lost = f", {len(w.lost):,} lost"
+            line = line.replace(lost, f", **{lost[2:]}**", 1)
+        extras.append(f"Writes: {line}")
     if report.sustainable_peak is not None:
         extras.append(f"Sustainable peak: {report.sustainable_peak:,.1f}")
     if extras:

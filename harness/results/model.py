@@ -196,8 +196,20 @@ class ResilienceTiming(_Model):
     recovery_checked: bool = False  # a recovery_time check of the drill times this fault
 
 
+class WriteRuleSeen(_Model):
+    """What one write rule (``writes:`` in the drill) found in the load."""
+
+    endpoint: str  # the rule's endpoint (Locust request name)
+    requests: int  # requests to it in the drill
+    acknowledged: int
+    indeterminate: int
+    not_acknowledged: list[str] = Field(
+        default_factory=list
+    )  # the first answer of each kind it did not take as an acknowledgement, and why
+
+
 class WritesSummary(_Model):
-    """Acknowledged writes (e.g. ticket ids returned with 2xx) and whether each was read back."""
+    """Writes seen in the load (acknowledged, indeterminate) and what the read-back found."""
 
     acknowledged: int
     verified: int
@@ -205,6 +217,15 @@ class WritesSummary(_Model):
     unverifiable: list[str] = Field(
         default_factory=list
     )  # read-back failed for infrastructure reasons
+    indeterminate: int = 0  # sent, but the answer was lost (timeout, reset, 5xx)
+    indeterminate_answers: dict[str, int] = Field(
+        default_factory=dict
+    )  # what the client saw of them, e.g. {"no answer: timeout": 4, "answered 500": 1}
+    indeterminate_known_id: int = 0  # of them, with an id known from the request: read back
+    indeterminate_found: list[str] = Field(
+        default_factory=list
+    )  # read back and present: created although the client saw an error
+    rules: list[WriteRuleSeen] = Field(default_factory=list)  # per write rule of the drill
 
 
 class LoadSummary(_Model):

@@ -5,7 +5,8 @@ A run directory ``reports/<run id>/`` holds ``raw/`` with:
 - ``run.json``       :class:`RunMeta`: the resolved drill and how the run was set up (written first)
 - ``journal.jsonl``  :class:`~harness.results.model.TimelineEvent` lines, appended as things happen
 - ``metrics.jsonl``  :class:`MetricRow` lines: one per (time bucket, endpoint, outcome), flushed each bucket
-- ``writes.jsonl``   :class:`AckedWrite` lines: every acknowledged write seen in the load
+- ``writes.jsonl``   :class:`AckedWrite` lines: every acknowledged and indeterminate write seen in
+  the load, and the first answer of each kind a write rule did not take as an acknowledgement
 - ``verification.json`` :class:`WriteVerification`: the read-back of acknowledged writes after the drill
 - ``server.jsonl``   :class:`~harness.results.model.ServerSample` lines (scrapes of the target's /metrics)
 - ``generator.jsonl`` :class:`GeneratorRow` lines: the load generator's own event-loop lag and CPU,
@@ -28,6 +29,7 @@ are drops. Rows written before error kinds existed have no ``errors`` (read as `
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
@@ -76,13 +78,31 @@ class GeneratorRow(_Row):
     cpu_percent: float  # process CPU time / wall time, % of one core (threads add up)
 
 
+class WriteKind(StrEnum):
+    """What the answer to a request on a write rule's endpoint said about the write."""
+
+    ACKNOWLEDGED = "acknowledged"  # an acknowledging status and an id: must exist after the drill
+    INDETERMINATE = "indeterminate"  # sent, answer lost (timeout, reset, 5xx): may or may not exist
+    UNMATCHED = "unmatched"  # answered, not an acknowledgement: the first of each kind, as a reason
+
+
 class AckedWrite(_Row):
-    """A write the target acknowledged (2xx with an id) that must still exist after the drill."""
+    """A request on a write rule's endpoint: an acknowledged write (must still exist after the
+    drill), an indeterminate one (its answer was lost), or the first of a kind of answer that
+    the rule did not take as an acknowledgement (``note`` says why; no id).
+
+    ``write_id`` and ``read_path`` are None when the id is unknown (an indeterminate write
+    whose rule cannot know the id in advance, an unmatched answer). Rows written before
+    ``kind`` existed are acknowledged writes.
+    """
 
     t_s: float
     endpoint: str
-    write_id: str
-    read_path: str  # path to read it back, e.g. /api/tickets/T-123
+    write_id: str | None
+    read_path: str | None  # path to read it back, e.g. /api/tickets/T-123
+    kind: WriteKind = WriteKind.ACKNOWLEDGED
+    status: int | None = None  # status of the answer to the write (0: none came)
+    note: str = ""  # indeterminate: what the client saw; unmatched: why it is not acknowledged
 
 
 class WriteCheckOutcome(_Row):

@@ -12,6 +12,7 @@ from harness.drill.model import WriteRule
 from harness.load.classify import ARRIVAL_LATENESS_KEY, RequestClassifier
 from harness.load.outcome import Marker, OutcomeRules
 from harness.results.model import Outcome
+from harness.results.raw import WriteKind
 
 T0 = 1_000_000.0
 
@@ -102,18 +103,21 @@ def test_retry_after_missing_only_for_shed_without_header() -> None:
 
 
 def test_acknowledged_write_needs_2xx_and_an_id() -> None:
-    """A write rule's endpoint with a 2xx and an id field is an acknowledged write, else none."""
+    """A write rule's endpoint with a 2xx and an id field is an acknowledged write, else not."""
     c = classifier()
     ok = FakeResponse(201, content=b'{"ticket_id": "T-7"}')
     sample, write = classify(c, ok, name="tickets:create")
     assert write is not None and write.write_id == "T-7" and write.read_path == "/t/T-7"
+    assert write.kind is WriteKind.ACKNOWLEDGED
     assert write.t_s == pytest.approx(sample.t_s)
-    assert classify(c, FakeResponse(201, content=b"{}"), name="tickets:create")[1] is None
-    assert (
-        classify(c, FakeResponse(500, content=b'{"ticket_id": "T-8"}'), name="tickets:create")[1]
-        is None
-    )
-    assert classify(c, ok, name="tickets:create", exception=ValueError("x"))[1] is None
+
+    def kind(response, **kw) -> WriteKind | None:
+        row = classify(c, response, name="tickets:create", **kw)[1]
+        return None if row is None else row.kind
+
+    assert kind(FakeResponse(201, content=b"{}")) is WriteKind.UNMATCHED
+    assert kind(FakeResponse(500, content=b'{"ticket_id": "T-8"}')) is WriteKind.INDETERMINATE
+    assert kind(ok, exception=ValueError("x")) is WriteKind.UNMATCHED  # marked failed
     assert classify(c, ok, name="orders")[1] is None
 
 
