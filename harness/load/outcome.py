@@ -53,13 +53,23 @@ class OutcomeRules(BaseModel):
             return Outcome.SHED
         if status >= 400:
             return Outcome.ERROR
-        marker = self.matching_marker(headers, body)
-        return Outcome.OK if marker is None else Outcome(marker.outcome)
+        # the loop of matching_marker, inlined: this runs for every request (a call costs ~75 ns)
+        parsed: object = _NOT_PARSED
+        for marker in self.markers:
+            if marker.header is not None:
+                seen = _header(headers, marker.header)
+            else:
+                if parsed is _NOT_PARSED:
+                    parsed = _json(body)
+                seen = _field(parsed, marker.json_field or "")
+            if seen is not None and str(seen) == marker.value:
+                return Outcome(marker.outcome)
+        return Outcome.OK
 
     def matching_marker(
         self, headers: Mapping[str, str] | None, body: bytes | None
     ) -> Marker | None:
-        """The first marker the response carries (None: none does)."""
+        """The first marker the response carries (None: none does); for naming an error."""
         parsed: object = _NOT_PARSED
         for marker in self.markers:
             if marker.header is not None:

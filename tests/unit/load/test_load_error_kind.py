@@ -215,3 +215,34 @@ def test_a_task_is_named_after_the_first_frame_outside_the_machinery() -> None:
     assert ek.task_error_kind(exc) == "task exception: AssertionError"
     locust_only = _raised(_LOCUST["no_tasks"])
     assert ek.task_endpoint("Shopper", locust_only.__traceback__) == "task:Shopper"
+
+
+# -- workers ----------------------------------------------------------------------------------
+
+
+def test_a_worker_sends_error_kinds_and_untimed_task_errors_to_the_master() -> None:
+    """WorkerBatch -> drain -> decode_batch keeps each row's kinds; a task error has no latency."""
+    from harness.load.classify import RequestSample
+    from harness.load.protocol import WorkerBatch, WorkerConfig, decode_batch
+
+    batch = WorkerBatch(
+        WorkerConfig(t0_unix_s=0.0, bucket_s=0.5, outcomes=OutcomeRules(), writes=[])
+    )
+    batch.add(RequestSample(0.1, "orders", Outcome.ERROR, 5000, None, False, "http 503"), None)
+    batch.add(RequestSample(0.2, "orders", Outcome.ERROR, 7000, None, False, "http 503"), None)
+    batch.add(
+        RequestSample(
+            0.3, "task:U.t", Outcome.ERROR, None, None, False, "task exception: KeyError"
+        ),
+        None,
+    )
+    batch.add(RequestSample(0.4, "orders", Outcome.OK, 3000, None, False), None)
+    rows, _, live = decode_batch(batch.drain(None, final=True))
+    kinds = {(r.endpoint, r.outcome): (r.count, r.errors) for r in rows}
+    assert kinds == {
+        ("orders", Outcome.ERROR): (2, {"http 503": 2}),
+        ("orders", Outcome.OK): (1, {}),
+        ("task:U.t", Outcome.ERROR): (1, {"task exception: KeyError": 1}),
+    }
+    errors_live = [latency for _, outcome, latency in live if outcome is Outcome.ERROR]
+    assert len(errors_live) == 3 and None not in errors_live  # counted; latencies of timed ones

@@ -137,7 +137,11 @@ def test_phase_and_endpoint_summaries_list_the_top_kinds_then_other() -> None:
     summary = phase_summary(store, PhaseSpan("load", 0.0, 1.0))
     orders = [(e.kind, e.count) for e in summary.endpoints["orders"].errors]
     assert orders == [
-        ("kind-0", 80), ("kind-1", 60), ("kind-2", 40), ("kind-3", 20), ("kind-4", 10),
+        ("kind-0", 80),
+        ("kind-1", 60),
+        ("kind-2", 40),
+        ("kind-3", 20),
+        ("kind-4", 10),
         (OTHER_KIND, 10),
     ]
     assert [(e.kind, e.count) for e in summary.endpoints["chat"].errors] == [("http 503", 14)]

@@ -52,11 +52,10 @@ def test_html_lists_the_kinds_right_under_the_errors_chart(report: RunReport) ->
     """report.html: a row per (phase, endpoint, kind) with its count, after the ratios chart."""
     parser = _Rows()
     parser.feed(html.render(report))
-    expected = [
-        (x.phase, x.endpoint, x.kind, str(x.count)) for x in errors.report_lines(report)
+    expected = [(x.phase, x.endpoint, x.kind, str(x.count)) for x in errors.report_lines(report)]
+    seen = [
+        (r["data-phase"], r["data-endpoint"], r["data-kind"], r["data-count"]) for r in parser.rows
     ]
-    seen = [(r["data-phase"], r["data-endpoint"], r["data-kind"], r["data-count"])
-            for r in parser.rows]
     assert seen == expected and len(seen) == 7
     assert parser.sections.index("errors") == parser.sections.index("chart-ratios") + 1
 
@@ -64,10 +63,14 @@ def test_html_lists_the_kinds_right_under_the_errors_chart(report: RunReport) ->
 def test_html_says_when_a_run_recorded_no_kinds(report: RunReport) -> None:
     """An old run (errors, no kinds) says so instead of an empty table; no errors says so too."""
     bare = [
-        p.model_copy(update={
-            "errors": [],
-            "endpoints": {n: e.model_copy(update={"errors": []}) for n, e in p.endpoints.items()},
-        })
+        p.model_copy(
+            update={
+                "errors": [],
+                "endpoints": {
+                    n: e.model_copy(update={"errors": []}) for n, e in p.endpoints.items()
+                },
+            }
+        )
         for p in report.phases
     ]
     page = html.render(report.model_copy(update={"phases": bare}))
@@ -92,8 +95,11 @@ def test_junit_names_the_errors_of_a_failed_error_check(report: RunReport) -> No
     root = ET.fromstring(junit.render(_fault_errors_failed(report)))
     failures = {c.get("name"): c.find("failure") for c in root.iter("testcase")}
     text = failures["fault-errors"].text or ""
-    assert re.search(r"Errors in phase 'fault': 14 x TimeoutError on GET /orders/\{id\}; "
-                     r"11 x http 503 on POST /chat/message;", text), text
+    assert re.search(
+        r"Errors in phase 'fault': 14 x TimeoutError on GET /orders/\{id\}; "
+        r"11 x http 503 on POST /chat/message;",
+        text,
+    ), text
     # a failed latency check is not about errors: no list
     assert "Errors in" not in (failures["fault-p99"].text or "")
 
@@ -102,5 +108,7 @@ def test_console_verdict_names_each_phase_top_errors(report: RunReport) -> None:
     """The verdict printed after a run names the largest error kinds of each phase."""
     out = io.StringIO()
     print_verdict(report, "/r", out)
-    assert "errors in fault: 14 x TimeoutError on GET /orders/{id}; 11 x http 503 on POST " \
+    assert (
+        "errors in fault: 14 x TimeoutError on GET /orders/{id}; 11 x http 503 on POST "
         "/chat/message; 6 x http 503 on GET /orders/{id}" in out.getvalue()
+    )
