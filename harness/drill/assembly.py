@@ -96,7 +96,8 @@ def assemble(
 ) -> DrillParts:
     """Build and wire the parts of one run (with load.workers > 0 this starts the workers).
 
-    ``on_gone`` is told, once per cause, when the target or Toxiproxy goes away.
+    ``on_gone`` is told, once per cause, when the target or Toxiproxy goes away
+    or a Locust worker is lost mid-drill.
     On an exception nothing built here is left open.
     """
     drill = plan.drill
@@ -151,6 +152,7 @@ def assemble(
             scenario_path=plan.scenario_path,
             bucket_s=drill.bucket_s,
             on_health=files.generator_row,  # the load processes' own lag and CPU
+            on_lost=on_gone,  # a Locust worker lost mid-drill: the run cannot be judged
         )
     except BaseException:
         for part in closers:

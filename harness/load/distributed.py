@@ -12,6 +12,15 @@ report (``report_to_master``, every ``WORKER_REPORT_INTERVAL_S``); the master's
 asks each worker to drain (requests in flight finish or are recorded as cut off)
 and send its last data, quits them and makes sure no process is left.
 
+Open model: every worker runs its own arrival gate; the master sends each ready
+worker its share (:func:`~harness.load.protocol.worker_shares`: rate / workers,
+``max_concurrency`` split) whenever the level or the set of workers changes, and
+keeps each worker's cumulative issued and dropped arrivals (:attr:`MasterLoad.arrival_totals`).
+
+A worker lost mid-drill (its local process exited, it quit, or Locust marked it
+missing after its heartbeats stopped) is reported once through ``on_lost`` with a
+sentence naming it: the load it carried is missing, so the run cannot be judged.
+
 Environment variables (the drill file stays the same on every machine):
 
 - ``HARNESS_MASTER_BIND_HOST``: interface the master listens on; default
@@ -40,23 +49,27 @@ import gevent
 from locust import User
 from locust import runners as locust_runners
 from locust.env import Environment
-from locust.runners import MasterRunner
+from locust.runners import STATE_MISSING, MasterRunner
 
-from harness.drill.model import LoadSpec
-from harness.errors import InfrastructureError
+from harness.drill.model import LoadModel, LoadSpec
+from harness.errors import InfrastructureError, InputError
 from harness.load.classify import RequestClassifier
 from harness.load.protocol import (
     LIVE_LAG_S,
     MSG_CONFIG,
     MSG_FINAL,
     MSG_HELLO,
+    MSG_RATE,
     MSG_READY,
     MSG_STOP,
     REPORT_KEY,
     WORKER_REPORT_INTERVAL_S,
     WorkerConfig,
+    WorkerRate,
+    decode_arrivals,
     decode_batch,
     decode_health,
+    worker_shares,
 )
 
 log = logging.getLogger(__name__)
@@ -64,6 +77,7 @@ log = logging.getLogger(__name__)
 FINAL_MARGIN_S = 5.0  # beyond load.drain_s: a worker's last report on its way
 READY_TIMEOUT_S = 10.0
 PROCESS_EXIT_TIMEOUT_S = 5.0
+WATCH_EVERY_S = 0.2  # how often the master looks for lost workers
 
 
 class MasterLoad:
@@ -82,6 +96,7 @@ class MasterLoad:
         on_write: Any,
         on_live: Any,
         on_health: Any = None,
+        on_lost: Any = None,
     ) -> None:
         self.spec = spec
         self.classifier = classifier
@@ -89,16 +104,29 @@ class MasterLoad:
         self.on_write = on_write
         self.on_live = on_live
         self.on_health = on_health  # each worker's own health rows (GeneratorRow)
+        self.on_lost = on_lost  # called once per worker lost mid-drill, with a sentence
+        self.open_model = spec.model is LoadModel.OPEN
         self.scenario_path = scenario_path
         self.bucket_s = bucket_s
         self.user_class_names = [c.__name__ for c in user_classes]
         self.expected = int(os.environ.get("HARNESS_EXPECT_WORKERS") or spec.workers)
         self.wait_s = float(os.environ.get("HARNESS_WORKER_WAIT_S") or 60)
+        if self.open_model and spec.max_concurrency < self.expected:
+            raise InputError(
+                f"load.max_concurrency {spec.max_concurrency} is below the {self.expected} "
+                "Locust workers of this open-model drill: each worker needs at least one user; "
+                "raise load.max_concurrency or use fewer workers"
+            )
         self.config: WorkerConfig | None = None
         self.hello: dict[str, int] = {}  # client id -> worker pid
         self.ready: set[str] = set()
         self.final: set[str] = set()
         self.requests_by_worker: dict[str, int] = {}
+        self.arrivals_by_worker: dict[str, tuple[int, int]] = {}  # open model: issued, dropped
+        self.lost: set[str] = set()
+        self._rate_per_s = 0.0
+        self._shares: dict[str, WorkerRate] = {}
+        self._watch: gevent.Greenlet | None = None
         self.processes: list[tuple[subprocess.Popen, Path]] = []
         self._want: int | None = None
         self._applied = 0
@@ -198,6 +226,8 @@ class MasterLoad:
 
     def _on_ready(self, environment: Environment, msg: Any, **_: Any) -> None:
         self.ready.add(msg.node_id)
+        if self._watch is not None:  # a worker joining a running drill: new shares
+            self._send_rates()
 
     def _on_final(self, environment: Environment, msg: Any, **_: Any) -> None:
         self._deliver(msg.node_id, msg.data or {})
@@ -210,6 +240,9 @@ class MasterLoad:
 
     def _deliver(self, client_id: str, payload: dict[str, Any]) -> None:
         rows, writes, live = decode_batch(payload)
+        arrivals = decode_arrivals(payload)
+        if arrivals is not None:  # cumulative: the latest report wins
+            self.arrivals_by_worker[client_id] = arrivals
         if rows:
             self.requests_by_worker[client_id] = self.requests_by_worker.get(client_id, 0) + sum(
                 r.count for r in rows
@@ -238,6 +271,7 @@ class MasterLoad:
             outcomes=self.classifier.rules,
             writes=list(self.classifier.writes.values()),
             drain_s=self.spec.drain_s,
+            open_model=self.open_model,
         )
         self.runner.send_message(MSG_CONFIG, self._config_data())
         deadline = time.monotonic() + READY_TIMEOUT_S
@@ -248,10 +282,92 @@ class MasterLoad:
                     f"configuration within {READY_TIMEOUT_S:g} s"
                 )
             gevent.sleep(0.01)
+        if self.open_model:  # every user waits for its worker's arrivals
+            self._send_rates()
+            self._want = self.spec.max_concurrency
         self._levels = gevent.spawn(self._follow_levels)
+        self._watch = gevent.spawn(self._watch_workers)
 
-    def set_users(self, users: int) -> None:
-        self._want = users
+    def set_level(self, level: float) -> None:
+        """Users (closed model) or arrivals a second over all workers (open model)."""
+        if not self.open_model:
+            self._want = max(int(round(level)), 0)
+            return
+        self._rate_per_s = max(level, 0.0)
+        self._send_rates()
+
+    def _active(self) -> list[str]:
+        return [c for c in self.ready if c not in self.lost]
+
+    def _send_rates(self) -> None:
+        """Send each active worker its share of the rate, where it changed."""
+        if not self.open_model or self._stopped:
+            return
+        shares = worker_shares(self._rate_per_s, self.spec.max_concurrency, self._active())
+        for client_id, share in shares.items():
+            if self._shares.get(client_id) != share:
+                self.runner.send_message(
+                    MSG_RATE, share.model_dump(mode="json"), client_id=client_id
+                )
+        self._shares = shares
+
+    @property
+    def arrival_totals(self) -> dict[str, Any]:
+        """Open model: arrivals issued and dropped over all workers, and per worker; {} closed."""
+        if not self.open_model:
+            return {}
+        per_worker = {
+            self.worker_name(c): {"intended_arrivals": issued, "dropped_arrivals": dropped}
+            for c, (issued, dropped) in sorted(self.arrivals_by_worker.items())
+        }
+        return {
+            "intended_arrivals": sum(w["intended_arrivals"] for w in per_worker.values()),
+            "dropped_arrivals": sum(w["dropped_arrivals"] for w in per_worker.values()),
+            "workers": per_worker,
+        }
+
+    def worker_name(self, client_id: str) -> str:
+        """``worker-<pid>``, as the worker names its own health rows."""
+        pid = self.hello.get(client_id)
+        return f"worker-{pid}" if pid else client_id
+
+    # -- lost workers ------------------------------------------------------------------
+
+    def _watch_workers(self) -> None:
+        while True:
+            gevent.sleep(WATCH_EVERY_S)
+            self._check_lost()
+
+    def _check_lost(self) -> list[str]:
+        """Report every worker newly gone (once each); return the ids of all lost so far."""
+        for client_id in sorted(self._active()):
+            reason = self._gone(client_id)
+            if reason is None:
+                continue
+            self.lost.add(client_id)
+            message = (
+                f"Locust worker {self.worker_name(client_id)} ({client_id}) was lost "
+                f"mid-drill: {reason}; the load it carried is missing, so this run cannot be "
+                "judged - find out why it died (memory, a kill, the network) and run the drill again"
+            )
+            log.error(message)
+            if self.on_lost is not None:
+                self.on_lost(message)
+        return sorted(self.lost)
+
+    def _gone(self, client_id: str) -> str | None:
+        """Why a ready worker is gone, or None while it is there."""
+        pid = self.hello.get(client_id)
+        for process, log_file in self.processes:
+            if process.pid == pid and process.poll() is not None:
+                tail = _tail(log_file, lines=3)
+                return f"its process exited with code {process.returncode} (log: {tail})"
+        client = self.runner.clients.get(client_id)
+        if client is None:
+            return "it disconnected from the master"
+        if client.state == STATE_MISSING:
+            return "it stopped sending heartbeats (Locust marked it missing)"
+        return None
 
     def _follow_levels(self) -> None:
         """Apply the latest level, one ``runner.start`` at a time (it blocks while it ramps)."""
@@ -271,6 +387,9 @@ class MasterLoad:
         """Collect the workers' last data, quit them, and leave no process behind; idempotent."""
         if self._stopped:
             return
+        if self._watch is not None:
+            self._watch.kill(block=True)
+            self._check_lost()  # one that died since the last look
         self._stopped = True
         if self._levels is not None:
             self._levels.kill(block=True)
@@ -284,11 +403,13 @@ class MasterLoad:
                 self._stop_processes()
 
     def _collect_final(self) -> None:
-        asked = [c for c in self.ready if c in self.runner.clients]
+        asked = [c for c in self._active() if c in self.runner.clients]
         for client_id in asked:
             self.runner.send_message(MSG_STOP, None, client_id=client_id)
         deadline = time.monotonic() + self.spec.drain_s + FINAL_MARGIN_S
-        while any(c not in self.final for c in asked):
+        while any(c not in self.final and c not in self.lost for c in asked):
+            if self._watch is not None:
+                self._check_lost()  # one dying while it drains: no final data to wait for
             if time.monotonic() > deadline:
                 missing = [c for c in asked if c not in self.final]
                 log.warning("no final data from Locust worker(s) %s", ", ".join(missing))

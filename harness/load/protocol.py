@@ -19,6 +19,13 @@ run, error kinds included) and keeps acknowledged writes and a compact per-secon
 live summary until the next report drains them into a plain dict (:data:`REPORT_KEY`).
 The worker's own health rows (:mod:`harness.load.health`, one per bucket) travel the
 same way.
+
+Open model: the master splits the arrival rate and ``max_concurrency`` over the
+ready workers (:func:`worker_shares`: rate / workers each, the concurrency as
+near-equal whole numbers) and sends each worker its :class:`WorkerRate` in
+:data:`MSG_RATE` whenever the level or the set of workers changes. Each worker
+runs its own arrival gate at that rate, records its dropped arrivals as rows and
+reports its cumulative issued and dropped arrivals with every batch.
 """
 
 from __future__ import annotations
@@ -40,6 +47,7 @@ MSG_CONFIG = "harness_config"
 MSG_READY = "harness_ready"
 MSG_STOP = "harness_stop"
 MSG_FINAL = "harness_final"
+MSG_RATE = "harness_rate"
 REPORT_KEY = "harness"
 
 WORKER_REPORT_INTERVAL_S = 1.0  # Locust's default is 3 s; abort conditions need fresher data
@@ -62,6 +70,44 @@ class WorkerConfig(BaseModel):
     drain_s: float = Field(
         default=10.0, ge=0, description="at the stop: how long requests in flight may finish"
     )
+    open_model: bool = Field(
+        default=False, description="users wait for arrivals at the rate of MSG_RATE (open model)"
+    )
+
+
+class WorkerRate(BaseModel):
+    """One worker's share of the open model's load, sent by the master in MSG_RATE."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    rate_per_s: float = Field(ge=0, description="arrivals a second this worker issues")
+    max_backlog: int = Field(ge=0, description="arrivals that may wait for a free user")
+
+
+def split_count(total: int, parts: int) -> list[int]:
+    """``total`` as ``parts`` whole numbers that differ by at most one (the first ones larger)."""
+    if parts <= 0:
+        return []
+    base, extra = divmod(max(total, 0), parts)
+    return [base + (1 if i < extra else 0) for i in range(parts)]
+
+
+def worker_shares(
+    rate_per_s: float, max_concurrency: int, workers: list[str]
+) -> dict[str, WorkerRate]:
+    """Each worker's share: ``rate / len(workers)`` arrivals a second, ``max_concurrency`` split.
+
+    Workers are taken in sorted order, so the same set always gets the same shares.
+    """
+    ordered = sorted(workers)
+    if not ordered:
+        return {}
+    rate = max(rate_per_s, 0.0) / len(ordered)
+    backlogs = split_count(max_concurrency, len(ordered))
+    return {
+        worker: WorkerRate(rate_per_s=rate, max_backlog=backlog)
+        for worker, backlog in zip(ordered, backlogs, strict=True)
+    }
 
 
 class WorkerBatch:
@@ -76,9 +122,18 @@ class WorkerBatch:
         self._live: dict[tuple[int, Outcome], list[float]] = {}
         self._live_counts: dict[tuple[int, Outcome], int] = {}
         self.requests = 0
+        self.arrivals: dict[str, int] | None = None  # open model: cumulative issued, dropped
 
     def _take_rows(self, rows: list[MetricRow]) -> None:
         self._rows.extend(rows)
+
+    def add_rows(self, rows: list[MetricRow]) -> None:
+        """Rows made elsewhere (the open model's dropped arrivals) for the next report."""
+        self._rows.extend(rows)
+
+    def set_arrivals(self, issued: int, dropped: int) -> None:
+        """The worker's arrivals so far (open model); every report carries the latest."""
+        self.arrivals = {"issued": issued, "dropped": dropped}
 
     def add_health(self, row: GeneratorRow) -> None:
         """Keep one of the worker's own health rows (its LoopMonitor's sink) for the next report."""
@@ -125,12 +180,23 @@ class WorkerBatch:
             for (second, outcome), latencies in self._live.items()
         ]
         self._live, self._live_counts = {}, {}
-        return {
+        payload: dict[str, Any] = {
             "rows": [row.model_dump(mode="json") for row in rows],
             "writes": [write.model_dump(mode="json") for write in writes],
             "live": live,
             "generator": [row.model_dump(mode="json") for row in health],
         }
+        if self.arrivals is not None:
+            payload["arrivals"] = dict(self.arrivals)
+        return payload
+
+
+def decode_arrivals(payload: dict[str, Any]) -> tuple[int, int] | None:
+    """A worker's cumulative (issued, dropped) arrivals in a drained batch; None if none."""
+    arrivals = payload.get("arrivals")
+    if not arrivals:
+        return None
+    return int(arrivals["issued"]), int(arrivals["dropped"])
 
 
 def decode_health(payload: dict[str, Any]) -> list[GeneratorRow]:

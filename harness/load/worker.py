@@ -10,7 +10,14 @@ event-loop lag and CPU (:class:`~harness.load.health.LoopMonitor`, a row per
 bucket). At the stop it drains as a local run does
 (:meth:`harness.load.engine.LoadEngine.stop`): no new request, those in flight
 get up to ``drain_s``, the rest are recorded as errors, and only then are the
-last rows (its own health rows included) sent. The process ends when
+last rows (its own health rows included) sent.
+
+Open model (``WorkerConfig.open_model``): the worker runs its own
+:class:`~harness.load.users.ArrivalGate` at the share of the rate the master sends
+(:data:`MSG_RATE`, a :class:`WorkerRate`); its users wait for its arrivals, each
+request carries its arrival's lateness (corrected latency, as in-process), its
+dropped arrivals become ``harness:dropped`` rows and every report carries its
+cumulative issued and dropped arrivals. The process ends when
 the master quits it, when the master stays silent for ``MASTER_SILENT_S``, or (for
 workers the engine started) when its parent process is gone.
 """
@@ -31,22 +38,32 @@ from locust.runners import WorkerRunner
 from harness.clock import DrillClock
 from harness.errors import InfrastructureError
 from harness.load.classify import RequestClassifier
-from harness.load.engine import task_error, track_requests, wait_for_in_flight
+from harness.load.dropped import DroppedArrivals
 from harness.load.health import LoopMonitor
 from harness.load.inflight import InFlight
 from harness.load.protocol import (
     MSG_CONFIG,
     MSG_FINAL,
     MSG_HELLO,
+    MSG_RATE,
     MSG_READY,
     MSG_STOP,
     REPORT_KEY,
     WORKER_REPORT_INTERVAL_S,
     WorkerBatch,
     WorkerConfig,
+    WorkerRate,
 )
 from harness.load.scenario import load_user_classes
-from harness.results.raw import GeneratorRow
+from harness.load.users import (
+    ArrivalGate,
+    gated,
+    record_cut_offs,
+    task_error,
+    track_requests,
+    wait_for_in_flight,
+)
+from harness.results.raw import GeneratorRow, MetricRow
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +79,9 @@ class _Worker:
         self.early: list[dict[str, Any]] = []
         self.in_flight = InFlight()
         self.monitor: LoopMonitor | None = None
+        self.gate: ArrivalGate | None = None  # open model: this worker's share of the arrivals
+        self.drops: DroppedArrivals | None = None
+        self.rate: WorkerRate | None = None
 
     def on_request(self, **event: Any) -> None:
         if self.classifier is None:
@@ -101,6 +121,11 @@ class _Worker:
                 process=f"worker-{os.getpid()}",
             )
             self.monitor.start()
+        if config.open_model and self.gate is None:
+            self.drops = DroppedArrivals(config.bucket_s, sink=self._add_rows)
+            self.gate = ArrivalGate(max_backlog=0, on_drop=self._on_drop)
+            self._apply_rate()
+            self.gate.start()
         early, self.early = self.early, []
         for event in early:
             self._record(event)
@@ -111,30 +136,54 @@ class _Worker:
         if self.batch is not None:
             self.batch.add_health(row)
 
+    def _add_rows(self, rows: list[MetricRow]) -> None:
+        if self.batch is not None:
+            self.batch.add_rows(rows)
+
+    def _on_drop(self, intended_unix_s: float) -> None:
+        if self.drops is not None and self.batch is not None:
+            self.drops.record(intended_unix_s - self.batch.config.t0_unix_s)
+
+    def on_rate(self, environment: Environment, msg: Any, **_: Any) -> None:
+        """The master's new share of the open model's load for this worker."""
+        self.rate = WorkerRate.model_validate(msg.data)
+        self._apply_rate()
+
+    def _apply_rate(self) -> None:
+        if self.gate is not None and self.rate is not None:
+            self.gate.max_backlog = self.rate.max_backlog
+            self.gate.rate_per_s = self.rate.rate_per_s
+
+    def _count_arrivals(self, now_s: float | None) -> None:
+        """Open model: drops of ended buckets become rows; the batch gets the latest totals."""
+        if self.gate is None or self.drops is None or self.batch is None:
+            return
+        if now_s is None:
+            self.drops.flush_all()
+        else:  # arrivals are issued in time order: ended buckets are whole
+            self.drops.flush(now_s)
+        self.batch.set_arrivals(self.gate.issued, self.gate.dropped)
+
     def on_report(self, client_id: str, data: dict[str, Any], **_: Any) -> None:
         if self.batch is not None:
             now_s = time.time() - self.batch.config.t0_unix_s
+            self._count_arrivals(now_s)
             data[REPORT_KEY] = self.batch.drain(now_s)
 
     def on_stop(self, environment: Environment, msg: Any, **_: Any) -> None:
         """Drain (no new request; those in flight finish or are cut off), then send the rest."""
         assert self.runner is not None
+        if self.gate is not None:
+            self.gate.stop()  # no new arrival
+        self._count_arrivals(None)
         drain_s = self.batch.config.drain_s if self.batch is not None else 0.0
         try:
             wait_for_in_flight(self.in_flight, drain_s)
         finally:
             self.runner.stop()
-        now = time.time()
-        for pending in self.in_flight.cut_off():
-            if self.classifier is None or self.batch is None:
-                continue
-            sample = self.classifier.cut_off(
-                name=pending.name,
-                start_unix_s=pending.start_unix_s,
-                end_unix_s=now,
-                lateness_s=pending.lateness_s,
-            )
-            self.batch.add(sample, None)
+        if self.classifier is not None and self.batch is not None:
+            batch = self.batch
+            record_cut_offs(self.in_flight, self.classifier, lambda s: batch.add(s, None))
         if self.monitor is not None:
             self.monitor.stop()  # its last rows go with the final batch
         payload = self.batch.drain(None, final=True) if self.batch is not None else {}
@@ -163,8 +212,9 @@ def run_worker(
     if exit_with_parent:
         gevent.spawn(_watch_parent, exit_with_parent)
     worker = _Worker()
-    classes = [
-        track_requests(c, worker.in_flight) for c in load_user_classes(scenario, user_classes)
+    classes = [  # gated only once the master's configuration says open model
+        gated(track_requests(c, worker.in_flight), lambda: worker.gate)
+        for c in load_user_classes(scenario, user_classes)
     ]
     env = Environment(user_classes=classes, catch_exceptions=True)
     env.events.request.add_listener(worker.on_request)
@@ -178,6 +228,7 @@ def run_worker(
         ) from None
     worker.runner = runner
     runner.register_message(MSG_CONFIG, worker.on_config)
+    runner.register_message(MSG_RATE, worker.on_rate)
     # concurrent: the drain may take seconds; the message loop keeps serving meanwhile
     runner.register_message(MSG_STOP, worker.on_stop, concurrent=True)
     runner.send_message(MSG_HELLO, {"pid": os.getpid()})

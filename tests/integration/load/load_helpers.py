@@ -54,6 +54,18 @@ def write_drill(
 
 def run_drill(drill: Path, reports: Path, timeout_s: float = 45) -> tuple[int, Path, str]:
     """Run ``harness run`` in its own process group; kill the group if it overruns or fails."""
+    process = start_drill(drill, reports)
+    try:
+        output, _ = process.communicate(timeout=timeout_s)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.communicate()
+    return process.returncode, reports / "run", output
+
+
+def start_drill(drill: Path, reports: Path) -> subprocess.Popen:
+    """``harness run`` in its own process group, not waited for (the caller must end it)."""
     env = {**os.environ, "HARNESS_MASTER_PORT": "0", "HARNESS_MASTER_BIND_HOST": "127.0.0.1"}
     command = [
         sys.executable,
@@ -68,7 +80,7 @@ def run_drill(drill: Path, reports: Path, timeout_s: float = 45) -> tuple[int, P
         "--live",
         "off",
     ]
-    process = subprocess.Popen(
+    return subprocess.Popen(
         command,
         env=env,
         stdout=subprocess.PIPE,
@@ -76,13 +88,6 @@ def run_drill(drill: Path, reports: Path, timeout_s: float = 45) -> tuple[int, P
         text=True,
         start_new_session=True,
     )
-    try:
-        output, _ = process.communicate(timeout=timeout_s)
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.communicate()
-    return process.returncode, reports / "run", output
 
 
 def report(run_dir: Path) -> dict[str, Any]:

@@ -56,3 +56,25 @@ class DrainStuck(FastHttpUser):
     @task
     def stuck(self) -> None:
         self.client.get("/slow?ms=6000&tag=drain-6000", name="drain-6000")
+
+
+class OpenQuick(FastHttpUser):
+    """Open model on workers: each arrival is one 20 ms request, tagged with the worker's pid."""
+
+    wait_time = constant(0)
+
+    @task
+    def quick(self) -> None:
+        pid = str(os.getpid())
+        self.client.get("/slow?ms=20", name=f"open-{pid}", headers={"X-Worker-Pid": pid})
+
+
+class OpenSlow(FastHttpUser):
+    """Open model on workers: each arrival is one 400 ms request, tagged with the worker's pid."""
+
+    wait_time = constant(0)
+
+    @task
+    def slow(self) -> None:
+        pid = str(os.getpid())
+        self.client.get("/slow?ms=400", name=f"open-{pid}", headers={"X-Worker-Pid": pid})

@@ -1,0 +1,341 @@
+"""One load driver per mode, behind one interface: how the load is generated.
+
+As Locust keeps one Runner class per mode, the harness keeps one driver per way of
+running a drill's load; :func:`make_driver` picks it from the drill's ``load``:
+
+| driver | ``load`` | the level is | who records |
+|---|---|---|---|
+| :class:`LocalClosedDriver` | ``workers: 0``, ``model: closed`` | users | this process |
+| :class:`LocalOpenDriver` | ``workers: 0``, ``model: open`` | arrivals a second | this process |
+| :class:`DistributedDriver` | ``workers > 0``, either model | users, or arrivals a second split over the workers | the workers |
+
+Every driver does the same five things (:class:`LoadDriver`): :meth:`~LoadDriver.start`
+at drill t = 0, :meth:`~LoadDriver.set_level` every tick, :meth:`~LoadDriver.stop`
+(graceful: no new request, those in flight drained or recorded as cut off),
+:attr:`~LoadDriver.user_count` and :attr:`~LoadDriver.arrival_totals` (open model:
+arrivals issued and dropped, for the journal). The data goes to one :class:`LoadSinks`.
+"""
+
+from __future__ import annotations
+
+import inspect
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from locust import User
+from locust.env import Environment
+from locust.runners import Runner
+
+from harness.drill.model import LoadModel, LoadSpec
+from harness.errors import InputError
+from harness.load.classify import RequestClassifier, RequestSample
+from harness.load.dropped import DroppedArrivals
+from harness.load.health import HealthSink
+from harness.load.inflight import InFlight
+from harness.load.users import (
+    ArrivalGate,
+    gated,
+    record_cut_offs,
+    task_error,
+    track_requests,
+    wait_for_in_flight,
+)
+from harness.results.model import Outcome
+from harness.results.raw import AckedWrite, MetricRow
+
+__all__ = [
+    "DistributedDriver",
+    "LoadDriver",
+    "LoadSinks",
+    "LocalClosedDriver",
+    "LocalOpenDriver",
+    "make_driver",
+]
+
+SampleSink = Callable[[RequestSample], None]
+WriteSink = Callable[[AckedWrite], None]
+RowsSink = Callable[[list[MetricRow]], None]
+LiveSink = Callable[[float, Outcome, float | None], None]
+LostSink = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class LoadSinks:
+    """Where a driver's data goes.
+
+    ``on_sample``: every request classified in this process; ``on_write``: every
+    acknowledged write; ``on_rows``: closed metric rows made elsewhere (workers'
+    buckets, dropped arrivals); ``on_live``: one live sample per worker request;
+    ``on_health``: the workers' own lag and CPU rows; ``on_lost``: a sentence when a
+    worker is lost mid-drill (the run cannot be judged).
+    """
+
+    on_sample: SampleSink
+    on_write: WriteSink
+    on_rows: RowsSink | None = None
+    on_live: LiveSink | None = None
+    on_health: HealthSink | None = None
+    on_lost: LostSink | None = None
+
+
+class LoadDriver(ABC):
+    """Generates a drill's load at a level set from outside (see the module docs)."""
+
+    env: Environment
+
+    @abstractmethod
+    def start(self) -> None:
+        """Drill time starts now: no users yet (closed) or every user waiting for arrivals (open)."""
+
+    @abstractmethod
+    def set_level(self, level: float) -> None:
+        """Users (closed model) or arrivals a second (open model) from now on."""
+
+    @abstractmethod
+    def stop(self) -> None:
+        """End the load gracefully; called once, also when :meth:`start` was not."""
+
+    @property
+    @abstractmethod
+    def runner(self) -> Runner | None:
+        """The Locust runner (local or master) while the load runs, else None."""
+
+    @property
+    def user_count(self) -> int:
+        runner = self.runner
+        return runner.user_count if runner is not None else 0
+
+    @property
+    def arrival_totals(self) -> dict[str, Any]:
+        """Open model: ``intended_arrivals`` and ``dropped_arrivals`` so far; {} otherwise."""
+        return {}
+
+
+class _LocalDriver(LoadDriver):
+    """Users in greenlets of this process; every request classified here (``on_sample``)."""
+
+    def __init__(
+        self,
+        spec: LoadSpec,
+        user_classes: list[type[User]],
+        *,
+        target_url: str,
+        classifier: RequestClassifier,
+        sinks: LoadSinks,
+    ) -> None:
+        self.spec = spec
+        self.classifier = classifier
+        self.sinks = sinks
+        self.in_flight = InFlight()
+        self._runner: Runner | None = None
+        classes = [self._wrap(track_requests(c, self.in_flight)) for c in user_classes]
+        self.env = Environment(user_classes=classes, host=target_url, catch_exceptions=True)
+        self.env.events.request.add_listener(self.on_request)
+        self.env.events.user_error.add_listener(self.on_user_error)
+
+    def _wrap(self, user_class: type[User]) -> type[User]:
+        return user_class
+
+    @property
+    def runner(self) -> Runner | None:
+        return self._runner
+
+    def on_request(
+        self,
+        request_type: str,
+        name: str,
+        response_time: float,
+        response_length: int,
+        response: Any = None,
+        context: dict[str, Any] | None = None,
+        exception: BaseException | None = None,
+        start_time: float | None = None,
+        **_: Any,
+    ) -> None:
+        """Locust's request event: one classified sample (and a write, if acknowledged)."""
+        sample, write = self.classifier.classify(
+            name=name,
+            response_time=response_time,
+            response=response,
+            context=context,
+            exception=exception,
+            start_time=start_time,
+        )
+        self.sinks.on_sample(sample)
+        if write is not None:
+            self.sinks.on_write(write)
+
+    def on_user_error(self, user_instance: Any, exception: BaseException, **_: Any) -> None:
+        """Locust's user_error event: an error sample of the task whose own code raised."""
+        self.sinks.on_sample(task_error(self.classifier, user_instance, exception))
+
+    def start(self) -> None:
+        self._runner = self.env.create_local_runner()
+
+    def stop(self) -> None:
+        runner, self._runner = self._runner, None
+        if runner is None:
+            return
+        try:
+            wait_for_in_flight(self.in_flight, self.spec.drain_s)
+        finally:
+            runner.quit()
+            record_cut_offs(self.in_flight, self.classifier, self.sinks.on_sample)
+
+
+class LocalClosedDriver(_LocalDriver):
+    """Closed model in this process: the level is a number of users."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._users: int | None = None
+
+    def set_level(self, level: float) -> None:
+        users = max(int(round(level)), 0)
+        if users != self._users and self._runner is not None:
+            self._users = users
+            self._runner.start(users, spawn_rate=self.spec.spawn_rate_per_s)
+
+
+class LocalOpenDriver(_LocalDriver):
+    """Open model in this process: ``max_concurrency`` users wait for one :class:`ArrivalGate`.
+
+    Dropped arrivals become ``harness:dropped`` rows (``on_rows``) once their bucket
+    has ended.
+    """
+
+    def __init__(
+        self,
+        spec: LoadSpec,
+        user_classes: list[type[User]],
+        *,
+        target_url: str,
+        classifier: RequestClassifier,
+        sinks: LoadSinks,
+        bucket_s: float,
+    ) -> None:
+        if sinks.on_rows is None:
+            raise InputError("load.model 'open' needs a rows sink (LoadEngine(on_rows=...))")
+        self.drops = DroppedArrivals(bucket_s, sink=sinks.on_rows)
+        self.gate = ArrivalGate(max_backlog=spec.max_concurrency, on_drop=self._on_drop)
+        super().__init__(
+            spec, user_classes, target_url=target_url, classifier=classifier, sinks=sinks
+        )
+
+    def _wrap(self, user_class: type[User]) -> type[User]:
+        gate = self.gate
+        return gated(user_class, lambda: gate)
+
+    def _on_drop(self, intended_unix_s: float) -> None:
+        self.drops.record(intended_unix_s - self.classifier.t0_unix_s)
+
+    def start(self) -> None:
+        super().start()
+        assert self._runner is not None
+        self.gate.start()
+        self._runner.start(self.spec.max_concurrency, spawn_rate=self.spec.max_concurrency)
+
+    def set_level(self, level: float) -> None:
+        self.gate.rate_per_s = max(level, 0.0)
+        # arrivals are issued in time order: ended buckets are whole
+        self.drops.flush(time.time() - self.classifier.t0_unix_s)
+
+    def stop(self) -> None:
+        self.gate.stop()
+        self.drops.flush_all()
+        super().stop()
+
+    @property
+    def arrival_totals(self) -> dict[str, Any]:
+        return {"intended_arrivals": self.gate.issued, "dropped_arrivals": self.gate.dropped}
+
+
+class DistributedDriver(LoadDriver):
+    """Locust's distributed mode (:class:`~harness.load.distributed.MasterLoad`), either model.
+
+    Constructing it starts the worker processes and waits for every expected worker;
+    the workers classify and record, the master passes their data to the sinks.
+    """
+
+    def __init__(
+        self,
+        spec: LoadSpec,
+        user_classes: list[type[User]],
+        *,
+        target_url: str,
+        classifier: RequestClassifier,
+        sinks: LoadSinks,
+        bucket_s: float,
+        scenario_path: Path | None = None,
+    ) -> None:
+        if sinks.on_rows is None:
+            raise InputError("load.workers > 0 needs a rows sink (LoadEngine(on_rows=...))")
+        from harness.load.distributed import MasterLoad  # binds ports: only when asked for
+
+        self.master = MasterLoad(
+            spec,
+            user_classes,
+            target_url=target_url,
+            scenario_path=scenario_path or _scenario_file(user_classes),
+            bucket_s=bucket_s,
+            classifier=classifier,
+            on_rows=sinks.on_rows,
+            on_write=sinks.on_write,
+            on_live=sinks.on_live,
+            on_health=sinks.on_health,
+            on_lost=sinks.on_lost,
+        )
+        self.env = self.master.env
+        self._running = False
+
+    @property
+    def runner(self) -> Runner | None:
+        return self.master.runner if self._running else None
+
+    def start(self) -> None:
+        self.master.start()
+        self._running = True
+
+    def set_level(self, level: float) -> None:
+        self.master.set_level(level)
+
+    def stop(self) -> None:
+        self._running = False
+        self.master.stop()
+
+    @property
+    def arrival_totals(self) -> dict[str, Any]:
+        return self.master.arrival_totals
+
+
+def make_driver(
+    spec: LoadSpec,
+    user_classes: list[type[User]],
+    *,
+    target_url: str,
+    classifier: RequestClassifier,
+    sinks: LoadSinks,
+    bucket_s: float,
+    scenario_path: Path | None = None,
+) -> LoadDriver:
+    """The driver for ``spec``: distributed with workers, else local closed or open."""
+    common: dict[str, Any] = {
+        "target_url": target_url,
+        "classifier": classifier,
+        "sinks": sinks,
+    }
+    if spec.workers > 0:
+        return DistributedDriver(
+            spec, user_classes, bucket_s=bucket_s, scenario_path=scenario_path, **common
+        )
+    if spec.model is LoadModel.OPEN:
+        return LocalOpenDriver(spec, user_classes, bucket_s=bucket_s, **common)
+    return LocalClosedDriver(spec, user_classes, **common)
+
+
+def _scenario_file(user_classes: list[type[User]]) -> Path:
+    return Path(inspect.getfile(user_classes[0])).resolve()
