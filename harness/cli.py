@@ -278,7 +278,10 @@ def _cleanup(args: argparse.Namespace) -> int:
     from harness.drill.plan import ledger_dir
     from harness.faults.adapter import ToxiproxyAdapter
     from harness.faults.injector import sweep_leftovers
+    from harness.faults.local import run_pending_reverts
 
+    for line in run_pending_reverts(ledger_dir(), run_id=args.run_id):
+        print(f"reverted: {line}")  # process and command faults: this host, no server needed
     sweep = sweep_leftovers(
         ToxiproxyAdapter(args.toxiproxy_url),
         ledger_dir=ledger_dir(),

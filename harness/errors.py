@@ -13,7 +13,8 @@ so that callers never see another library's types.
     │   │   ├── ProxyConflict     a proxy exists but points elsewhere than the drill says
     │   │   ├── ToxicNotFound
     │   │   └── ToxicAlreadyExists
-    │   └── TargetUnreachable     the system under test did not answer
+    │   ├── TargetUnreachable     the system under test did not answer
+    │   └── FaultActionError      a process or command fault could not be applied or reverted
     └── AbortRequested            an abort condition or a signal stopped a drill (exit 4)
 
 An SLA breach is never an exception: it is a failed check in the results.
@@ -62,6 +63,11 @@ class ToxicNotFound(ToxiproxyError):
 
 class TargetUnreachable(InfrastructureError):
     """The system under test did not answer its health endpoint."""
+
+
+class FaultActionError(InfrastructureError):
+    """A process or command fault could not be applied or reverted (no such process, a
+    command that failed or ran out of time)."""
 
 
 class AbortRequested(HarnessError):

@@ -34,7 +34,7 @@ import signal
 import subprocess
 import sys
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -131,8 +131,12 @@ def run_drill_in_child(
     toxiproxy_url: str | None = None,
     run_id: str | None = None,
     timeout_s: float | None = None,
+    env: Mapping[str, str] | None = None,
 ) -> DrillOutcome:
     """Run a drill file (path) or a Drill object with ``python -m harness run`` in a child process.
+
+    ``env`` adds environment variables for the child (e.g. ``HELPDESK_STATE_DIR`` for the
+    ``${...}`` of process faults).
 
     The child's output (the plain live view and the verdict) goes to
     ``<reports_dir>/<run_id>.log``. On timeout, Ctrl-C or any error the child gets
@@ -162,7 +166,7 @@ def run_drill_in_child(
         command += ["--toxiproxy-url", toxiproxy_url]
     limit_s = timeout_s or ((duration_s or 300.0) + CHILD_TIMEOUT_MARGIN_S)
     log_path = reports_dir / f"{run_id}.log"
-    exit_code = _run_child(command, log_path, limit_s)
+    exit_code = _run_child(command, log_path, limit_s, env)
     run_dir = reports_dir / run_id
     report_path = run_dir / "report.json"
     if not report_path.is_file():
@@ -193,7 +197,9 @@ def _drill_file(drill: Any, reports_dir: Path) -> tuple[Path, float | None]:
     return path, drill.duration_s
 
 
-def _run_child(command: list[str], log_path: Path, limit_s: float) -> int:
+def _run_child(
+    command: list[str], log_path: Path, limit_s: float, env: Mapping[str, str] | None = None
+) -> int:
     """Run ``command`` in its own process group, output to ``log_path``; always leave nothing behind."""
     with log_path.open("w", encoding="utf-8") as log:
         proc = subprocess.Popen(
@@ -202,6 +208,7 @@ def _run_child(command: list[str], log_path: Path, limit_s: float) -> int:
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             start_new_session=True,
+            env={**os.environ, **env} if env else None,
         )
         try:
             return proc.wait(timeout=limit_s)

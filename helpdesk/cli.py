@@ -1,4 +1,4 @@
-"""``helpdesk up|down|status``: start and stop the reference system from a shell.
+"""``helpdesk up|down|status|restart``: start and stop the reference system from a shell.
 
 The only place in the package that calls ``sys.exit``. Errors print one sentence.
 """
@@ -14,7 +14,14 @@ from types import FrameType
 
 from helpdesk.config import parse_mechanisms
 from helpdesk.errors import ConfigError, HelpdeskError
-from helpdesk.launcher import SystemConfig, pid_alive, read_state, start_system, stop_system
+from helpdesk.launcher import (
+    SystemConfig,
+    pid_alive,
+    read_state,
+    restart_dependency,
+    start_system,
+    stop_system,
+)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -31,6 +38,12 @@ def _parser() -> argparse.ArgumentParser:
     for name in ("down", "status"):
         cmd = sub.add_parser(name, help=f"{name} the helpdesk of a state dir")
         cmd.add_argument("--state-dir", type=Path, default=Path(".helpdesk"))
+    restart = sub.add_parser(
+        "restart", help="start a dependency that died again on its port, wait until it answers"
+    )
+    restart.add_argument("role", help="nlu, kb, orders_primary, orders_replica, tickets, agents")
+    restart.add_argument("--state-dir", type=Path, default=Path(".helpdesk"))
+    restart.add_argument("--timeout-s", type=float, default=20.0, help="readiness time limit")
     return parser
 
 
@@ -85,6 +98,10 @@ def main(argv: list[str] | None = None) -> None:
     try:
         if args.command == "up":
             code = _up(args)
+        elif args.command == "restart":
+            pid = restart_dependency(args.state_dir, args.role, args.timeout_s)
+            print(f"helpdesk {args.role} runs (pid {pid})")
+            code = 0
         elif args.command == "down":
             stop_system(args.state_dir)
             print(f"helpdesk in {args.state_dir} stopped")

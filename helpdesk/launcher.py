@@ -143,11 +143,7 @@ class RunningSystem:
         logs.mkdir(parents=True, exist_ok=True)
         child_env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
         child_env["HELPDESK_AGENT_HANDLE_S"] = str(self.config.agent_handle_s)
-        cmd = [
-            sys.executable, "-m", "helpdesk.serve", role,
-            "--host", self.config.host, "--port", str(port),
-            "--state-dir", str(self.state_dir), "--agents", str(self.config.agents),
-        ]  # fmt: skip
+        cmd = _serve_command(role, self.config.host, port, self.state_dir, self.config.agents)
         with (logs / f"{role}.log").open("ab") as log:
             popen = subprocess.Popen(
                 cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
@@ -282,17 +278,98 @@ class RunningSystem:
             "proxy_names": self.proxy_names,
             "toxiproxy_url": self.config.toxiproxy_url,
             "disabled": sorted(m.value for m in self.config.disabled),
+            "host": self.config.host,
+            "agents": self.config.agents,
+            "agent_handle_s": self.config.agent_handle_s,
         }
         _write_state(self.state_dir, state)
 
     def stop(self) -> None:
-        """Stop every process and remove the proxies; safe to call twice."""
+        """Stop every process and remove the proxies; safe to call twice.
+
+        Also stops processes started since by ``helpdesk restart`` (state.json has their pid)."""
         procs = [p for p in self._procs.values() if p.pid > 0]
+        procs += _restarted(self.state_dir, {p.pid for p in procs})
         _terminate(procs)
         _delete_proxies(self.config.toxiproxy_url, list(self.proxy_names.values()))
         self._procs.clear()
         self.proxy_names.clear()
         (self.state_dir / STATE_FILE).unlink(missing_ok=True)
+
+
+def _serve_command(role: str, host: str, port: int, state_dir: Path, agents: int) -> list[str]:
+    return [
+        sys.executable, "-m", "helpdesk.serve", role,
+        "--host", host, "--port", str(port),
+        "--state-dir", str(state_dir), "--agents", str(agents),
+    ]  # fmt: skip
+
+
+def _is_helpdesk(pid: int) -> bool:
+    try:
+        return b"helpdesk.serve" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+
+
+def _restarted(state_dir: Path, known: set[int]) -> list[_Proc]:
+    """Processes state.json lists that we do not track (restarted by ``helpdesk restart``)."""
+    state = read_state(state_dir) or {}
+    return [
+        _Proc(role, int(p["pid"]), int(p["port"]))
+        for role, p in state.get("processes", {}).items()
+        if int(p["pid"]) > 0 and int(p["pid"]) not in known and _is_helpdesk(int(p["pid"]))
+    ]
+
+
+def restart_dependency(state_dir: Path, role: str, ready_timeout_s: float = 20) -> int:
+    """Start a dependency that died (a crash, a kill) again on its port; return its pid.
+
+    For ``helpdesk restart``: run from any shell (or by a harness ``kill`` fault's
+    ``restart`` command), it reads ``<state_dir>/state.json``, does nothing when
+    the process still runs, and returns once the new process answers /healthz.
+    """
+    state = read_state(state_dir)
+    procs = (state or {}).get("processes", {})
+    if role not in procs or role == "front":
+        raise StartupError(
+            f"no dependency {role!r} in {state_dir / STATE_FILE} (known: "
+            f"{', '.join(r for r in procs if r != 'front') or 'none: is the helpdesk up?'})"
+        )
+    old = procs[role]
+    if int(old["pid"]) > 0 and pid_alive(int(old["pid"])):
+        return int(old["pid"])
+    host = str(state.get("host", "127.0.0.1"))  # type: ignore[union-attr]
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    env["HELPDESK_AGENT_HANDLE_S"] = str(state.get("agent_handle_s", 30.0))  # type: ignore[union-attr]
+    cmd = _serve_command(role, host, int(old["port"]), state_dir, int(state.get("agents", 2)))  # type: ignore[union-attr]
+    logs = state_dir / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    with (logs / f"{role}.log").open("ab") as log:
+        popen = subprocess.Popen(
+            cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            env=env, start_new_session=True,
+        )  # fmt: skip
+    proc = _Proc(role, popen.pid, int(old["port"]), popen)
+    deadline = time.monotonic() + ready_timeout_s
+    with httpx.Client(timeout=0.5, trust_env=False) as http:
+        while True:
+            if popen.poll() is not None:
+                raise StartupError(f"helpdesk process {role} exited during restart (see {logs})")
+            with contextlib.suppress(httpx.HTTPError):
+                if http.get(f"http://{host}:{proc.port}/healthz").status_code == 200:
+                    break
+            if time.monotonic() > deadline:
+                _terminate([proc], grace_s=2)
+                raise StartupError(
+                    f"helpdesk process {role} did not answer /healthz within "
+                    f"{ready_timeout_s:g} s of its restart; see {logs / f'{role}.log'}"
+                )
+            time.sleep(0.05)
+    state = read_state(state_dir) or state or {}
+    state.setdefault("processes", {})[role] = {"pid": popen.pid, "port": proc.port}
+    _write_state(state_dir, state)
+    return popen.pid
 
 
 def _write_state(state_dir: Path, state: dict[str, Any]) -> None:

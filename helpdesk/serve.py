@@ -62,6 +62,11 @@ def port_file(state_dir: Path, role: str) -> Path:
     return state_dir / "run" / f"{role}.port"
 
 
+def pid_file(state_dir: Path, role: str) -> Path:
+    """Where a process writes its pid (for process faults: ``kill``, ``stop``)."""
+    return state_dir / "run" / f"{role}.pid"
+
+
 def main(argv: list[str] | None = None) -> int:
     """Serve one role until stopped; return the exit code."""
     parser = argparse.ArgumentParser(prog="python -m helpdesk.serve")
@@ -82,6 +87,9 @@ def main(argv: list[str] | None = None) -> int:
     tmp = announce.with_suffix(".tmp")
     tmp.write_text(str(sock.getsockname()[1]))
     tmp.replace(announce)
+    pid_tmp = pid_file(args.state_dir, args.role).with_suffix(".pidtmp")
+    pid_tmp.write_text(str(os.getpid()))
+    pid_tmp.replace(pid_file(args.state_dir, args.role))
     config = uvicorn.Config(
         app,
         log_level="warning",

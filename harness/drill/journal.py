@@ -89,15 +89,17 @@ class Journal:
         extra: dict[str, Any] = {}
         if event.kind is FaultEventKind.REVERT_FAILED:
             extra = {"error": event.detail}
-        elif event.detail and event.kind in (FaultEventKind.APPLIED, FaultEventKind.APPLY_UNDONE):
+        elif event.detail:  # a local fault's signal, command exit code and output
             extra = {"detail": event.detail}
+        if fault.is_local:
+            extra["target"] = fault.target
         self.event(
             _FAULT_KINDS[event.kind],
-            f"fault {fault.name} ({fault.type} on {fault.proxy}) {_FAULT_VERBS[event.kind]}",
+            f"fault {fault.name} ({fault.type} on {fault.target}) {_FAULT_VERBS[event.kind]}",
             t_s=event.t_s,
             fault=fault.name,
             script=planned.script,
-            proxy=fault.proxy,
+            proxy=fault.proxy or "",
             type=str(fault.type),
             planned_start_s=planned.window.start_s,
             planned_end_s=planned.window.end_s,

@@ -23,6 +23,7 @@ from harness.drill.model import EMBEDDED, Drill, LoadModel
 from harness.drill.target import require_loopback
 from harness.errors import InputError, ValidationFailed
 from harness.faults.loader import resolve_fault_script
+from harness.faults.model import FaultScript
 from harness.faults.timeline import FaultWindow, expand
 from harness.validation import locate, read_yaml
 
@@ -265,6 +266,18 @@ def _unset_variables(drill: Drill, at: Callable[..., str]) -> list[str]:
     return problems
 
 
+def _unset_fault_variables(script: FaultScript, where: str, phase: str) -> list[str]:
+    """``${NAME}`` in process targets and commands whose variable is unset or empty."""
+    return [
+        f"{where}: phase {phase!r}: {script.source}: fault '{fault.name}' uses "
+        f"${{{name}}} but environment variable {name} is not set (or empty) - export "
+        f"{name}=... before running"
+        for fault in script.faults
+        for name in fault.env_references()
+        if not os.environ.get(name)
+    ]
+
+
 def _endpoints_not_in_scenario(drill: Drill, scenario: Path, at: Callable[..., str]) -> list[str]:
     """Endpoint names that appear nowhere in the scenario's source, as warnings.
 
@@ -430,6 +443,7 @@ def plan_drill(
             windows = expand(script, start_s, end_s)
             faults += [PlannedFault(script.name, w) for w in windows]
             origins += [(name, where)] * len(windows)
+            problems += _unset_fault_variables(script, where, name)
     problems += _name_clashes(faults, origins)
     problems += _closed_model_corrected(drill, at)
     problems += _checks_naming_absent_faults(drill, faults, at)

@@ -18,6 +18,7 @@ from harness.drill.target import require_loopback, wait_healthy
 from harness.errors import InfrastructureError, ProxyConflict
 from harness.faults.adapter import ToxiproxyAdapter, proxy_matches
 from harness.faults.injector import remove_leftovers
+from harness.faults.local import run_pending_reverts
 from harness.faults.specs import ProxySpec as ToxiproxyProxySpec
 
 log = logging.getLogger(__name__)
@@ -73,6 +74,8 @@ def refuse_conflicts(adapter: ToxiproxyAdapter, specs: list[ToxiproxyProxySpec])
 def preflight(plan: DrillPlan, adapter: ToxiproxyAdapter, *, health_timeout_s: float) -> None:
     """Toxiproxy answers, leftovers of killed runs are removed, proxies exist, the target is healthy."""
     drill = plan.drill
+    for line in run_pending_reverts(ledger_dir()):  # thaw/restart what a killed run left
+        log.warning("ran a revert left by an earlier run that was killed: %s", line)
     adapter.version()
     removed = remove_leftovers(adapter, ledger_dir=ledger_dir())
     if removed:
@@ -85,6 +88,8 @@ def preflight(plan: DrillPlan, adapter: ToxiproxyAdapter, *, health_timeout_s: f
     if specs:
         refuse_conflicts(adapter, specs)
         adapter.ensure_proxies(specs)  # only creates the missing ones now
-    needed = {p.name for p in drill.proxies} | {f.window.fault.proxy for f in plan.faults}
+    needed = {p.name for p in drill.proxies} | {
+        f.window.fault.proxy for f in plan.faults if f.window.fault.proxy is not None
+    }
     adapter.require_proxies(sorted(needed))
     wait_healthy(drill.target, timeout_s=health_timeout_s)

@@ -52,7 +52,7 @@ from harness.drill.model import AbortCondition
 from harness.drill.plan import DrillPlan
 from harness.drill.preflight import check_hosts, preflight, start_toxiproxy
 from harness.drill.target import verify_writes
-from harness.errors import ToxiproxyError
+from harness.errors import FaultActionError, ToxiproxyError
 from harness.faults.adapter import ToxiproxyAdapter
 from harness.load.scenario import load_user_classes
 from harness.results.raw import RunMeta, WriteVerification
@@ -158,7 +158,7 @@ class DrillRunner:
             parts.engine.start()
             self._loop()
             self._check_target_at_end()
-        except ToxiproxyError as exc:
+        except (ToxiproxyError, FaultActionError) as exc:
             self.infrastructure_error(str(exc))
         except Exception as exc:  # a bug or a surprise: faults still come off, the run is judged
             log.debug("the drill loop failed:\n%s", traceback.format_exc())
@@ -248,7 +248,7 @@ class DrillRunner:
         """Take every applied fault off; each success or failure is journaled as it happens."""
         try:
             self.parts.injector.revert_all()
-        except ToxiproxyError as exc:
+        except (ToxiproxyError, FaultActionError) as exc:
             self.state.infrastructure_error = self.state.infrastructure_error or str(exc)
 
     def _check_target_at_end(self) -> None:
@@ -294,7 +294,7 @@ class DrillRunner:
         if self.settings.on_tick is None:
             return
         parts = self.parts
-        active = [f"{w.fault.name} on {w.fault.proxy}" for w in parts.injector.applied_windows]
+        active = [f"{w.fault.name} on {w.fault.target}" for w in parts.injector.applied_windows]
         self.settings.on_tick(
             LiveStatus(
                 t_s=now,

@@ -24,6 +24,11 @@ left alone (and reported): its run may be starting right now (it writes its
 ledger before its first toxic, but a cleanup may have read the ledger folder
 just before that), or run on another machine or with another ledger folder.
 Only an explicit ``run_id`` or ``force_unowned`` removes such toxics.
+
+Process and command faults (``kill``, ``stop``, ``command``) touch no server:
+the injector acts them out through ``harness.faults.local``, with their
+pending revert ledgered first in ``<ledger_dir>/local/<run_id>.json``; after a
+crash ``harness.faults.local.run_pending_reverts`` runs those reverts.
 """
 
 from __future__ import annotations
@@ -39,12 +44,14 @@ from enum import StrEnum
 from pathlib import Path
 
 from harness.errors import (
+    FaultActionError,
     HarnessError,
     InputError,
     ProxyNotFound,
     ToxicAlreadyExists,
     ToxiproxyError,
 )
+from harness.faults import local
 from harness.faults.adapter import ToxiproxyAdapter
 from harness.faults.ledger import LedgerEntry, RunLedger, owner_alive, read_ledgers
 from harness.faults.model import Fault
@@ -162,6 +169,7 @@ class FaultInjector:
         self.adapter = adapter
         self.run_id = run_id
         self._ledger = RunLedger(Path(ledger_dir), run_id, adapter.url)
+        self._local_ledger = RunLedger(local.local_ledger_dir(Path(ledger_dir)), run_id, "local")
         self._on_event = on_event
         self._clock = clock
         self._wall_clock = wall_clock
@@ -213,7 +221,9 @@ class FaultInjector:
                     )
                 current.window = window
                 return
-            if fault.is_down:
+            if fault.is_local:
+                self._apply_local(window)
+            elif fault.is_down:
                 self._apply_down(window)
             else:
                 self._apply_toxic(window)
@@ -235,13 +245,22 @@ class FaultInjector:
         could not be reverted stay in the ledger for ``remove_leftovers``.
         """
         failures: list[str] = []
+        local_only = True
         with self._lock:
             for applied in reversed(list(self._active.values())):
                 entry = applied.entry
                 try:
                     self._revert(applied)
                 except (HarnessError, OSError) as exc:
-                    failures.append(f"fault '{entry.fault}' on proxy '{entry.proxy}': {exc}")
+                    failures.append(f"fault '{entry.fault}' on {_on(applied.fault)}: {exc}")
+                    local_only = local_only and applied.fault.is_local
+        if failures and local_only:
+            raise FaultActionError(
+                f"run '{self.run_id}' could not revert {len(failures)} local fault(s): "
+                + "; ".join(failures)
+                + f" - they stay recorded in {self._local_ledger.path}; 'harness cleanup' "
+                "runs them again once this run is gone"
+            )
         if failures:
             raise ToxiproxyError(
                 f"run '{self.run_id}' could not revert {len(failures)} fault(s) on Toxiproxy at "
@@ -285,9 +304,21 @@ class FaultInjector:
         detail = "" if was_enabled else "proxy was already disabled"
         self._applied(entry, DOWN_LABEL, stamp, detail)
 
+    def _apply_local(self, window: FaultWindow) -> None:
+        fault = window.fault
+        action = local.prepare(fault)  # finds the process now; nothing changed yet
+        entry = LedgerEntry(fault.type, "", fault.name, action=action.pending)  # type: ignore[arg-type]
+        self._begin(entry, window)
+        stamp = self._stamp()
+        detail = action.apply(before_send=stamp)  # a failure leaves it to revert (unconfirmed)
+        self._applied(entry, fault.type, stamp, detail)
+
+    def _ledger_of(self, entry: LedgerEntry) -> RunLedger:
+        return self._local_ledger if entry.action is not None else self._ledger
+
     def _begin(self, entry: LedgerEntry, window: FaultWindow) -> None:
         """Ledger first, then remember: even a half-done apply gets reverted."""
-        self._ledger.add(entry)
+        self._ledger_of(entry).add(entry)
         self._active[_key(window.fault)] = _Applied(entry, window.fault, window)
 
     def _is_active(self, entry: LedgerEntry) -> bool:
@@ -304,26 +335,30 @@ class FaultInjector:
 
     def _revert(self, applied: _Applied) -> None:
         entry = applied.entry
-        label = entry.toxic or DOWN_LABEL
+        label = entry.toxic or (entry.kind if entry.action is not None else DOWN_LABEL)
         stamp = self._stamp()
         try:
-            self._undo(entry, stamp)
+            detail = self._undo(entry, stamp)
         except (HarnessError, OSError) as exc:
             self._emit(FaultEventKind.REVERT_FAILED, applied, label, str(exc))
             raise
         self._forget(entry)
         if applied.confirmed:
-            self._emit(FaultEventKind.REVERTED, applied, label, stamp=stamp.taken())
+            self._emit(FaultEventKind.REVERTED, applied, label, detail, stamp=stamp.taken())
         else:
             self._emit(
                 FaultEventKind.APPLY_UNDONE,
                 applied,
                 label,
-                "its apply had failed midway; whatever it may have changed is removed",
+                "its apply had failed midway; whatever it may have changed is removed"
+                + (f" ({detail})" if detail else ""),
                 stamp.taken(),
             )
 
-    def _undo(self, entry: LedgerEntry, stamp: _Stamp | None = None) -> None:
+    def _undo(self, entry: LedgerEntry, stamp: _Stamp | None = None) -> str:
+        """Undo one ledgered change; a sentence for the journal (local faults) or ''."""
+        if entry.action is not None:
+            return local.revert_pending(entry.action, fault=entry.fault, before_send=stamp)
         try:
             if entry.kind == "toxic" and entry.toxic:
                 self.adapter.remove_toxic(
@@ -333,11 +368,12 @@ class FaultInjector:
                 self.adapter.set_enabled(entry.proxy, True, before_send=stamp)
         except ProxyNotFound:
             pass  # the proxy is gone, and with it our change
+        return ""
 
     def _forget(self, entry: LedgerEntry) -> None:
         if self._is_active(entry):
             del self._active[(entry.proxy, entry.fault)]
-        self._ledger.discard(entry)
+        self._ledger_of(entry).discard(entry)
 
     def _stamp(self) -> _Stamp:
         return _Stamp(self._clock, self._wall_clock)
@@ -384,7 +420,7 @@ class _Applied:
 
 
 def _key(fault: Fault) -> tuple[str, str]:
-    return (fault.proxy, fault.name)
+    return (fault.proxy or "", fault.name)
 
 
 @dataclass
@@ -492,3 +528,8 @@ def remove_leftovers(
     for line in sweep.unowned:
         log.warning("%s", line)
     return sweep.removed
+
+
+def _on(fault: Fault) -> str:
+    """``proxy 'orders'``, or what a local fault acts on."""
+    return f"proxy '{fault.proxy}'" if fault.proxy is not None else fault.target

@@ -21,24 +21,27 @@ import os
 import socket
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from harness.errors import InfrastructureError
 
-__all__ = ["LedgerEntry", "LedgerFile", "RunLedger", "owner_alive", "read_ledgers"]
+__all__ = ["LedgerEntry", "LedgerFile", "RunLedger", "owner_alive", "read_ledgers", "save_ledger"]
 
 FORMAT = 1
 
 
 @dataclass(frozen=True)
 class LedgerEntry:
-    """One change a run is making: a proxy taken down, or a toxic added."""
+    """One change a run is making: a proxy taken down, a toxic added, or a local fault
+    (``kill``/``stop``/``command``) whose pending revert is ``action``
+    (see ``harness.faults.local``; ``proxy`` is empty for those)."""
 
-    kind: Literal["down", "toxic"]
+    kind: Literal["down", "toxic", "kill", "stop", "command"]
     proxy: str
     fault: str
     toxic: str | None = None
     was_enabled: bool = True
+    action: dict[str, Any] | None = None
 
 
 @dataclass
@@ -101,7 +104,7 @@ class RunLedger:
             "pid_start": _start_time(os.getpid()),
             "host": socket.gethostname(),
             "server_url": self._server_url,
-            "entries": [asdict(e) for e in self._entries],
+            "entries": [_entry_doc(e) for e in self._entries],
         }
 
 
@@ -128,6 +131,32 @@ def read_ledgers(ledger_dir: Path) -> list[LedgerFile]:
         except (OSError, ValueError, KeyError, TypeError):
             continue
     return out
+
+
+def _entry_doc(entry: LedgerEntry) -> dict[str, Any]:
+    """An entry as JSON; ``action`` only for local faults (Toxiproxy entries as before)."""
+    doc = asdict(entry)
+    if doc["action"] is None:
+        del doc["action"]
+    return doc
+
+
+def save_ledger(ledger: LedgerFile) -> None:
+    """Write ``ledger`` back as it now is (its owner unchanged); delete it when it is empty."""
+    if not ledger.entries:
+        ledger.path.unlink(missing_ok=True)
+        _fsync_dir(ledger.path.parent)
+        return
+    doc = {
+        "format": FORMAT,
+        "run_id": ledger.run_id,
+        "pid": ledger.pid,
+        "pid_start": ledger.pid_start,
+        "host": ledger.host,
+        "server_url": ledger.server_url,
+        "entries": [_entry_doc(e) for e in ledger.entries],
+    }
+    _write_atomic(ledger.path, doc)
 
 
 def owner_alive(ledger: LedgerFile) -> bool:

@@ -26,6 +26,7 @@ from harness.faults.model import (
     Fault,
     FaultScript,
     Flapping,
+    ProcessTarget,
     problems_from_context,
 )
 from harness.faults.registry import FAULT_TYPES
@@ -190,6 +191,8 @@ def _sentences(error: ErrorDetails, data: dict[str, Any], source: str) -> list[s
         loc, model = loc[2:], Fault
     if loc and loc[0] == "flapping":
         model = Flapping
+    if loc and loc[0] == "process":
+        model = ProcessTarget
     field = ".".join(str(p) for p in loc)
     return [prefix + _sentence(error, field, model)]
 
@@ -210,6 +213,8 @@ def _sentence(error: ErrorDetails, field: str, model: type[BaseModel]) -> str:
         return f"{what} is missing - add it"
     if kind == "extra_forbidden":
         return _unknown_field(field, seen, model)
+    if kind == "value_error":  # a model's own rule (e.g. process: exactly one way to find it)
+        return f"{what}: {error['msg'].removeprefix('Value error, ')}, got {seen} - fix it"
     if kind == UNKNOWN_TYPE:
         return f"{what} must be one of {', '.join(FAULT_TYPES)}, got {seen} - use one of those"
     simple = _SIMPLE.get(kind)

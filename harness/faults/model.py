@@ -11,6 +11,8 @@ every one of them as its own sentence (see ``harness.faults.loader``).
 from __future__ import annotations
 
 import math
+import re
+import signal as signals
 from typing import Annotated, Any
 
 from pydantic import (
@@ -19,15 +21,25 @@ from pydantic import (
     ConfigDict,
     Field,
     PrivateAttr,
+    StrictBool,
     StrictInt,
+    StrictStr,
     model_validator,
 )
 from pydantic_core import PydanticCustomError
 
-from harness.faults.registry import ATTRIBUTE_FIELDS, DOWN, FAULT_TYPES
+from harness.faults.registry import (
+    ATTRIBUTE_FIELDS,
+    COMMAND,
+    DOWN,
+    FAULT_TYPES,
+    KILL,
+    OPTION_FIELDS,
+    Target,
+)
 from harness.faults.specs import Stream, ToxicSpec
 
-__all__ = ["NAME_PATTERN", "Fault", "FaultScript", "Flapping", "Stream"]
+__all__ = ["NAME_PATTERN", "Fault", "FaultScript", "Flapping", "ProcessTarget", "Stream"]
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]*$"
 """Script and fault names: letters, digits, '-' and '_' (they end up in toxic names)."""
@@ -60,13 +72,55 @@ class Flapping(BaseModel):
     off_s: float = Field(gt=0)
 
 
+ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+"""``${NAME}`` in a process target or a command: replaced by that environment variable."""
+
+Argv = Annotated[list[Annotated[StrictStr, Field(min_length=1)]], Field(min_length=1)]
+CommandLine = Argv | Annotated[StrictStr, Field(min_length=1)]
+
+
+class ProcessTarget(BaseModel):
+    """How a ``kill``/``stop`` fault finds its process: exactly one of the three ways.
+
+    ``pid_file`` and ``pattern`` may use ``${NAME}`` (an environment variable)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    pid_file: StrictStr | None = Field(default=None, min_length=1)
+    port: StrictInt | None = Field(default=None, ge=1, le=65535)
+    pattern: StrictStr | None = Field(default=None, min_length=1)
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> ProcessTarget:
+        given = [k for k in ("pid_file", "port", "pattern") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError(
+                "give exactly one of pid_file, port, pattern"
+                + (f" (got {', '.join(given)})" if given else "")
+            )
+        if self.pattern is not None:
+            try:
+                re.compile(self.pattern)
+            except re.error as exc:
+                raise ValueError(f"pattern is not a valid regular expression ({exc})") from None
+        return self
+
+    def describe(self) -> str:
+        """``pid_file /x.pid``, ``port 5432`` or ``pattern 'helpdesk.serve tickets'``."""
+        if self.pid_file is not None:
+            return f"pid_file {self.pid_file}"
+        if self.port is not None:
+            return f"port {self.port}"
+        return f"pattern {self.pattern!r}"
+
+
 class Fault(BaseModel):
-    """One fault: a type, a proxy, type-specific attributes and a window in its phase."""
+    """One fault: a type, what it acts on (a proxy, a process, commands), attributes, a window."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: Name
-    proxy: str = Field(min_length=1)
+    proxy: str | None = Field(default=None, min_length=1)
     type: Annotated[str, AfterValidator(_known_type)]
     description: str = ""
     stream: Stream | None = None
@@ -80,6 +134,14 @@ class Fault(BaseModel):
     size_variation_bytes: Amount = None
     delay_us: Amount = None
     bytes: Amount = None
+    process: ProcessTarget | None = None
+    signal: StrictStr | None = None
+    restart: Argv | None = None
+    restart_timeout_s: float | None = Field(default=None, gt=0.0, le=3600, allow_inf_nan=False)
+    apply: CommandLine | None = None
+    revert: CommandLine | None = None
+    shell: StrictBool | None = None
+    timeout_s: float | None = Field(default=None, gt=0.0, le=3600, allow_inf_nan=False)
     start_s: float = Field(default=0.0, ge=0.0, allow_inf_nan=False)
     duration_s: float | None = Field(default=None, gt=0.0, allow_inf_nan=False)
     flapping: Flapping | None = None
@@ -88,6 +150,34 @@ class Fault(BaseModel):
     def is_down(self) -> bool:
         """True when this fault disables the proxy instead of adding a toxic."""
         return self.type == DOWN
+
+    @property
+    def kind(self) -> Target:
+        """What this fault acts on (a toxic, a proxy, a local process, commands)."""
+        return FAULT_TYPES[self.type].kind
+
+    @property
+    def is_local(self) -> bool:
+        """True for faults acted out on this machine (processes, commands), not on Toxiproxy."""
+        return not self.kind.uses_proxy
+
+    @property
+    def target(self) -> str:
+        """What the fault acts on, for messages: the proxy, the process, or ``command``."""
+        if self.proxy is not None:
+            return self.proxy
+        if self.process is not None:
+            return f"process {self.process.describe()}"
+        return "command"
+
+    def env_references(self) -> list[str]:
+        """Environment variables (``${NAME}``) the process target and commands use."""
+        texts: list[str] = []
+        if self.process is not None:
+            texts += [self.process.pid_file or "", self.process.pattern or ""]
+        for value in (self.restart, self.apply, self.revert):
+            texts += [value] if isinstance(value, str) else list(value or [])
+        return list(dict.fromkeys(m for t in texts for m in ENV_REFERENCE.findall(t)))
 
     @property
     def toxic_stream(self) -> Stream:
@@ -130,10 +220,10 @@ class Fault(BaseModel):
 
 def _attribute_problems(fault: Fault) -> list[tuple[str, str, str]]:
     spec = FAULT_TYPES[fault.type]
-    valid = ", ".join(spec.field_names) or "none"
-    out: list[tuple[str, str, str]] = []
+    valid = ", ".join((*spec.field_names, *(o.field for o in spec.options))) or "none"
+    out: list[tuple[str, str, str]] = _target_problems(fault)
     for field in _set_attribute_fields(fault):
-        if spec.attribute(field) is None:
+        if spec.attribute(field) is None and spec.option(field) is None:
             out.append(
                 (
                     fault.name,
@@ -151,6 +241,16 @@ def _attribute_problems(fault: Fault) -> list[tuple[str, str, str]]:
                     attr.field,
                     f"field '{attr.field}' is required for type "
                     f"'{fault.type}' ({attr.help}) but missing - add it",
+                )
+            )
+    for option in spec.options:
+        if option.required and getattr(fault, option.field) is None:
+            out.append(
+                (
+                    fault.name,
+                    option.field,
+                    f"field '{option.field}' is required for type "
+                    f"'{fault.type}' ({option.help}) but missing - add it",
                 )
             )
     if fault.is_down and fault.stream is not None:
@@ -185,7 +285,100 @@ def _attribute_problems(fault: Fault) -> list[tuple[str, str, str]]:
 
 
 def _set_attribute_fields(fault: Fault) -> list[str]:
-    return [f for f in ATTRIBUTE_FIELDS if getattr(fault, f) is not None]
+    return [f for f in (*ATTRIBUTE_FIELDS, *OPTION_FIELDS) if getattr(fault, f) is not None]
+
+
+def _target_problems(fault: Fault) -> list[tuple[str, str, str]]:
+    """``proxy`` present exactly for Toxiproxy types; the local types' own rules."""
+    kind, name, out = fault.kind, fault.name, []
+    if kind.uses_proxy and fault.proxy is None:
+        out.append(
+            (
+                name,
+                "proxy",
+                f"field 'proxy' is required for type '{fault.type}' (the Toxiproxy proxy it "
+                "acts on) but missing - add it",
+            )
+        )
+    if not kind.uses_proxy:
+        acts_on = "a local process" if kind is Target.PROCESS else "commands run on this machine"
+        if fault.proxy is not None:
+            out.append(
+                (
+                    name,
+                    "proxy",
+                    f"field 'proxy' is not allowed for type '{fault.type}' (it acts on "
+                    f"{acts_on}, not on a Toxiproxy proxy), got '{fault.proxy}' - remove it",
+                )
+            )
+        if fault.stream is not None:
+            out.append(
+                (
+                    name,
+                    "stream",
+                    f"field 'stream' is not allowed for type '{fault.type}' (it acts on "
+                    f"{acts_on}), got '{fault.stream}' - remove it",
+                )
+            )
+        if fault.toxicity != 1.0:
+            out.append(
+                (
+                    name,
+                    "toxicity",
+                    f"field 'toxicity' must be 1.0 for type '{fault.type}' (it acts on "
+                    f"{acts_on}, not per connection), got {fault.toxicity} - remove it",
+                )
+            )
+        if fault.flapping is not None and fault.type == KILL:
+            out.append(
+                (
+                    name,
+                    "flapping",
+                    "field 'flapping' is not allowed for type 'kill' (a killed process "
+                    "cannot be killed again until restarted) - use several faults instead",
+                )
+            )
+    if fault.signal is not None and _signal_problem(fault.signal):
+        out.append((name, "signal", _signal_problem(fault.signal) or ""))
+    if fault.type == COMMAND:
+        shell = bool(fault.shell)
+        for field in ("apply", "revert"):
+            value = getattr(fault, field)
+            if value is None or isinstance(value, str) == shell:
+                continue
+            out.append(
+                (
+                    name,
+                    field,
+                    f"field '{field}' must be "
+                    + (
+                        "one command line (a string) with shell: true"
+                        if shell
+                        else "an argument list like [docker, stop, db] (a string needs "
+                        "shell: true)"
+                    )
+                    + f", got {value!r} - "
+                    + ("write it as one string" if shell else "split it into a list or add shell: true"),
+                )
+            )
+    return out
+
+
+def _signal_problem(name: str) -> str | None:
+    """Why ``name`` is not a signal a ``kill`` fault may send (None when it is)."""
+    try:
+        sig = signals.Signals[name if name.startswith("SIG") else f"SIG{name}"]
+    except KeyError:
+        return (
+            f"field 'signal' must be a signal name like SIGKILL, SIGTERM, SIGINT, got '{name}' "
+            "- use one of those"
+        )
+    if sig in (signals.SIGSTOP, signals.SIGCONT):
+        return (
+            f"field 'signal' must not be {sig.name} for type 'kill' - use type 'stop' "
+            "(SIGSTOP at the start, SIGCONT at the end)"
+        )
+    return None
 
 
 class FaultScript(BaseModel):
@@ -212,7 +405,7 @@ class FaultScript(BaseModel):
     @property
     def proxies(self) -> list[str]:
         """Every proxy the script touches, sorted (for ``require_proxies``)."""
-        return sorted({f.proxy for f in self.faults})
+        return sorted({f.proxy for f in self.faults if f.proxy is not None})
 
     @model_validator(mode="after")
     def _check_faults(self) -> FaultScript:
@@ -262,7 +455,7 @@ def _overlap_problems(faults: list[Fault]) -> list[tuple[str, str, str]]:
 
 
 def _conflict(a: Fault, b: Fault) -> str | None:
-    if a.proxy != b.proxy or a.name == b.name:
+    if a.proxy is None or a.proxy != b.proxy or a.name == b.name:
         return None
     if a.is_down or b.is_down:
         down = a if a.is_down else b

@@ -1,21 +1,58 @@
 """The fault-type registry: one entry per fault type, one contract each.
 
-A fault type says which unit-suffixed attributes a fault of that type takes,
-which are required, and how each maps onto Toxiproxy's wire attribute.
-``down`` is the one type that is not a toxic: it disables the proxy.
+A fault type says what it acts on (its :class:`Target`: a Toxiproxy toxic, a
+whole proxy, a local process or a command), which unit-suffixed attributes a
+fault of that type takes, which are required, and how each maps onto
+Toxiproxy's wire attribute. ``down`` disables a proxy; ``kill``, ``stop`` and
+``command`` have no proxy at all: they act on this machine
+(``harness.faults.local``). Their settings (``process``, ``restart``,
+``apply``...) are :class:`Option`\\ s.
 
 To add a type: add a :class:`FaultType` to ``FAULT_TYPES`` (and, for a new
-attribute, a field on ``harness.faults.model.Fault``). The contract tests in
-``tests/unit/faults`` are parametrized over this registry.
+attribute or option, a field on ``harness.faults.model.Fault``). The contract
+tests in ``tests/unit/faults`` are parametrized over this registry and build
+each type from its ``example``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
 
-__all__ = ["ATTRIBUTE_FIELDS", "DOWN", "FAULT_TYPES", "Attribute", "FaultType"]
+__all__ = [
+    "ATTRIBUTE_FIELDS",
+    "COMMAND",
+    "DOWN",
+    "FAULT_TYPES",
+    "KILL",
+    "OPTION_FIELDS",
+    "STOP",
+    "Attribute",
+    "FaultType",
+    "Option",
+    "Target",
+]
 
 DOWN = "down"
+KILL = "kill"
+STOP = "stop"
+COMMAND = "command"
+
+
+class Target(StrEnum):
+    """What a fault type acts on."""
+
+    TOXIC = "toxic"  # a toxic on a Toxiproxy proxy
+    PROXY = "proxy"  # the whole proxy (disabled)
+    PROCESS = "process"  # a local process (a signal)
+    COMMAND = "command"  # commands run on this machine
+
+    @property
+    def uses_proxy(self) -> bool:
+        """True for the Toxiproxy targets (a fault of this kind names a ``proxy``)."""
+        return self in (Target.TOXIC, Target.PROXY)
 
 
 @dataclass(frozen=True)
@@ -30,13 +67,47 @@ class Attribute:
 
 
 @dataclass(frozen=True)
+class Option:
+    """A non-numeric setting of a fault type (``process``, ``restart``, ``apply``...)."""
+
+    field: str
+    required: bool
+    help: str = ""
+
+
+@dataclass(frozen=True)
 class FaultType:
-    """A fault type: its name, whether it is a toxic, and its attributes."""
+    """A fault type: its name, whether it is a toxic, its attributes, options and target.
+
+    ``example`` is a minimal valid set of fields (besides ``name`` and ``type``),
+    for the contract tests and docs; toxics and ``down`` derive theirs.
+    """
 
     name: str
     toxic: bool
     attributes: tuple[Attribute, ...]
     help: str
+    target: Target | None = None  # None: TOXIC when ``toxic``, else PROXY
+    options: tuple[Option, ...] = ()
+    example: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def kind(self) -> Target:
+        """What a fault of this type acts on."""
+        if self.target is not None:
+            return self.target
+        return Target.TOXIC if self.toxic else Target.PROXY
+
+    def option(self, name: str) -> Option | None:
+        """The option called ``name``, or None."""
+        return next((o for o in self.options if o.field == name), None)
+
+    def minimal(self) -> dict[str, Any]:
+        """A minimal valid set of fields for a fault of this type (besides name and type)."""
+        if self.example:
+            return dict(self.example)
+        required = {a.field: 7 for a in self.attributes if a.required}
+        return {"proxy": "p", **required}
 
     def attribute(self, field: str) -> Attribute | None:
         """The attribute whose user-facing name is ``field``, or None."""
@@ -109,6 +180,58 @@ FAULT_TYPES: dict[str, FaultType] = _types(
         "delay the close of the socket by delay_ms",
     ),
 )
+
+_PROCESS = Option(
+    "process", True, "the process: {pid_file: PATH} | {port: N} | {pattern: REGEX}"
+)
+
+FAULT_TYPES.update(
+    _types(
+        FaultType(
+            KILL,
+            False,
+            (),
+            "send a signal (SIGKILL by default) to a local process at the window's start; "
+            "run the optional restart command at its end",
+            Target.PROCESS,
+            (
+                _PROCESS,
+                Option("signal", False, "signal name, default SIGKILL"),
+                Option("restart", False, "argument list run at the window's end"),
+                Option("restart_timeout_s", False, "time limit of the restart, default 30 s"),
+            ),
+            {"process": {"pid_file": "/run/app.pid"}},
+        ),
+        FaultType(
+            STOP,
+            False,
+            (),
+            "freeze a local process with SIGSTOP at the window's start, SIGCONT at its end",
+            Target.PROCESS,
+            (_PROCESS,),
+            {"process": {"port": 5432}},
+        ),
+        FaultType(
+            COMMAND,
+            False,
+            (),
+            "run the apply command at the window's start and the revert command at its end",
+            Target.COMMAND,
+            (
+                Option("apply", True, "argument list (a string with shell: true)"),
+                Option("revert", True, "argument list (a string with shell: true)"),
+                Option("shell", False, "run both through /bin/sh, default false"),
+                Option("timeout_s", False, "time limit of each command, default 30 s"),
+            ),
+            {"apply": ["true"], "revert": ["true"]},
+        ),
+    )
+)
+
+OPTION_FIELDS: tuple[str, ...] = tuple(
+    dict.fromkeys(o.field for t in FAULT_TYPES.values() for o in t.options)
+)
+"""Every option any fault type takes (each is a field of ``Fault``)."""
 
 ATTRIBUTE_FIELDS: tuple[str, ...] = tuple(
     dict.fromkeys(a.field for t in FAULT_TYPES.values() for a in t.attributes)

@@ -10,6 +10,8 @@ SHIPPED only (docs/drills.md says why); today every shipped drill guards one.
 
 from __future__ import annotations
 
+import os
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -85,9 +87,37 @@ CASES: tuple[DrillCase, ...] = (
         Mechanism.SHEDDING,
         must_fail=("sustainable peak >= 280",),
     ),
+    DrillCase(
+        "nlu-frozen",
+        Mechanism.TIMEOUTS,
+        must_fail=("chat first response within 3 s",),
+        must_hold=("orders and tickets unaffected",),
+    ),
+    DrillCase(
+        "tickets-crash",
+        Mechanism.OUTBOX,
+        must_fail=("tickets still acknowledged",),
+        must_hold=("orders and chat unaffected", "no acknowledged ticket lost"),
+    ),
+    DrillCase(
+        "orders-primary-crash",
+        Mechanism.FAILOVER,
+        must_fail=("order lookups stay available", "failover within 2 s"),
+        must_hold=("chat and tickets unaffected", "no acknowledged ticket lost"),
+    ),
 )
 
 SHIPPED: tuple[str, ...] = tuple(case.drill for case in CASES)
+"""Crash drills (process faults) come last: they kill and restart processes of the system."""
+
+
+def drill_env(events_path: Path) -> dict[str, str]:
+    """What the crash drills' process faults need: the helpdesk's state dir, ``helpdesk`` on PATH."""
+    bin_dir = str(Path(sys.executable).parent)
+    return {
+        "HELPDESK_STATE_DIR": str(events_path.parent),
+        "PATH": bin_dir + os.pathsep + os.environ.get("PATH", ""),
+    }
 
 
 def drill_path(name: str) -> Path:

@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from drill_cases import CASES, DrillCase
+from drill_cases import CASES, DrillCase, drill_env
 
 from harness.demo import reference_environment
 from harness.pytest_plugin import DrillOutcome, run_drill_in_child
@@ -32,6 +32,7 @@ def _run_broken(case: DrillCase, root: Path) -> DrillOutcome:
             reports_dir=folder / "reports",
             target_url=env.target_url,
             toxiproxy_url=env.toxiproxy_url,
+            env=drill_env(env.events_path),
         )
 
 

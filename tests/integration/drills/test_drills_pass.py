@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from drill_cases import SHIPPED, drill_path
+from drill_cases import SHIPPED, drill_env, drill_path
 
 from harness.demo import ReferenceEnvironment, reference_environment
 from harness.pytest_plugin import run_drill_in_child
@@ -32,6 +32,7 @@ def test_drill_passes_on_the_healthy_system(
         reports_dir=tmp_path,
         target_url=healthy.target_url,
         toxiproxy_url=healthy.toxiproxy_url,
+        env=drill_env(healthy.events_path),
     )
     assert outcome.report.verdict is Verdict.PASS, outcome.explain()
     assert outcome.exit_code == 0, outcome.explain()

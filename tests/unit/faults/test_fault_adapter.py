@@ -58,7 +58,7 @@ def test_public_namespace_matches_all() -> None:
     """harness.faults exports exactly what __all__ lists."""
     public = {n for n in vars(faults_pkg) if not n.startswith(("_", "@"))}
     modules = {"adapter", "injector", "ledger", "loader", "model", "registry", "specs",
-               "timeline"}
+               "timeline", "local", "process"}
     assert public - modules == set(faults_pkg.__all__)
 
 

@@ -264,19 +264,78 @@ def test_resolve_unknown_name_suggests() -> None:
 
 @pytest.mark.parametrize("type_name", list(FAULT_TYPES))
 def test_registry_contract(type_name: str) -> None:
-    """Each registered type's attributes are Fault fields, and a minimal fault builds a toxic."""
+    """Each registered type's attributes and options are Fault fields, its minimal fault
+    builds, a toxic type builds a toxic and the others refuse to."""
     spec = FAULT_TYPES[type_name]
     assert set(spec.field_names) <= set(Fault.model_fields)
-    required = {a.field: 7 for a in spec.attributes if a.required}
-    fault = Fault(name="f", proxy="p", type=type_name, **required)
+    assert {o.field for o in spec.options} <= set(Fault.model_fields)
+    fault = Fault(name="f", type=type_name, **spec.minimal())
+    assert fault.kind is spec.kind and fault.is_local is not spec.kind.uses_proxy
     if spec.toxic:
         toxic = fault.toxic_spec("harness.r.f")
         assert toxic.type == type_name and toxic.stream is Stream.DOWNSTREAM
         assert set(toxic.attributes) == {a.wire for a in spec.attributes}
     else:
-        assert fault.is_down
         with pytest.raises(ValueError, match="not a toxic"):
             fault.toxic_spec("x")
+
+
+@pytest.mark.parametrize("type_name", list(FAULT_TYPES))
+def test_registry_contract_proxy_rule(type_name: str, tmp_path: Path) -> None:
+    """Toxiproxy types need 'proxy', the local ones refuse it; each sentence names file:line."""
+    spec = FAULT_TYPES[type_name]
+    fields = spec.minimal()
+    if spec.kind.uses_proxy:
+        fields.pop("proxy")
+        expected = "field 'proxy' is required"
+    else:
+        fields["proxy"] = "helpdesk_nlu"
+        expected = "field 'proxy' is not allowed"
+    body = {"name": "s", "faults": [{"name": "f1", "type": type_name, **fields}]}
+    import yaml
+
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml.safe_dump(body, sort_keys=False), encoding="utf-8")
+    found = problems(path)
+    assert any(expected in p and p.startswith(f"{path}:") for p in found), found
+
+
+@pytest.mark.parametrize(
+    "type_name", [t for t, spec in FAULT_TYPES.items() if any(o.required for o in spec.options)]
+)
+def test_registry_contract_required_options(type_name: str) -> None:
+    """Leaving out a required option of a local type is refused, naming the field."""
+    spec = FAULT_TYPES[type_name]
+    for option in (o for o in spec.options if o.required):
+        fields = {k: v for k, v in spec.minimal().items() if k != option.field}
+        with pytest.raises(ValueError, match=f"field '{option.field}' is required"):
+            Fault(name="f", type=type_name, **fields)
+
+
+def test_local_fault_rules(tmp_path: Path) -> None:
+    """Signals, the shell rule, one way to find a process, no flapping kill: one sentence each."""
+    path = write(tmp_path, "s", """\
+        name: s
+        faults:
+          - {name: a, type: kill, process: {pid_file: /x.pid}, signal: SIGSTOP}
+          - {name: b, type: kill, process: {pid_file: /x.pid, port: 80}}
+          - {name: c, type: command, apply: docker stop db, revert: [docker, start, db]}
+          - {name: d, type: kill, process: {port: 80}, flapping: {on_s: 1, off_s: 1}}
+          - {name: e, type: stop, process: {pattern: "x"}, latency_ms: 3}
+        """)
+    found = "\n".join(problems(path))
+    assert "use type 'stop'" in found
+    assert "give exactly one of pid_file, port, pattern" in found
+    assert "field 'apply' must be an argument list" in found
+    assert "'flapping' is not allowed for type 'kill'" in found
+    assert "field 'latency_ms' is not valid for type 'stop'" in found
+
+
+def test_env_references_are_listed() -> None:
+    """${NAME} in a pid file and a restart command are the variables a fault needs."""
+    fault = Fault(name="f", type="kill", process={"pid_file": "${A}/x.pid"},
+                  restart=["svc", "--dir", "${B}", "${A}"])
+    assert fault.env_references() == ["A", "B"]
 
 
 def test_every_attribute_field_belongs_to_a_type() -> None:
