@@ -215,18 +215,24 @@ def _print_warning(message: str) -> None:
 
 
 def _validate(args: argparse.Namespace) -> int:
-    from harness.drill.loader import load_drill
-    from harness.drill.plan import plan_drill
-    from harness.load.scenario import load_user_classes
-
+    """Every file is checked and reported, whatever another one does (a harness bug met on
+    one file is named and the next file is still checked)."""
     failed = 0
+    probed: dict[tuple, InputError | None] = {}  # scenarios imported once per run
     for path in args.drills:
         try:
-            plan = plan_drill(load_drill(path), drill_file=path, allow_remote=True)
-            load_user_classes(plan.scenario_path, plan.drill.load.user_classes)
+            plan = _validate_one(path, probed)
         except InputError as exc:
             failed += 1
             print(f"harness: {exc}", file=sys.stderr)
+            continue
+        except Exception as exc:  # noqa: BLE001 - a bug must not hide the other files' results
+            failed += 1
+            print(
+                f"harness: {path}: could not be validated because of a harness bug "
+                f"({type(exc).__name__}: {exc}); please report it with the file",
+                file=sys.stderr,
+            )
             continue
         for warning in plan.warnings:
             _print_warning(warning)
@@ -235,6 +241,27 @@ def _validate(args: argparse.Namespace) -> int:
             f"{len(plan.faults)} fault windows)"
         )
     return EXIT_INPUT if failed else EXIT_PASS
+
+
+def _validate_one(path: Path, probed: dict[tuple, InputError | None]):  # noqa: ANN202
+    """The plan of one drill file, its scenario imported in a child process with a time limit."""
+    from harness.drill.loader import load_drill
+    from harness.drill.plan import plan_drill
+    from harness.load.probe import probe_user_classes
+    from harness.validation import locate, read_yaml
+
+    plan = plan_drill(load_drill(path), drill_file=path, allow_remote=True)
+    key = (plan.scenario_path, tuple(plan.drill.load.user_classes))
+    if key not in probed:
+        try:
+            probe_user_classes(plan.scenario_path, plan.drill.load.user_classes)
+            probed[key] = None
+        except InputError as exc:
+            probed[key] = exc
+    if probed[key] is not None:
+        where = locate(read_yaml(path)[1], ["load", "scenario"], str(path))
+        raise InputError(f"{where}: load.scenario: {probed[key]}")
+    return plan
 
 
 def _schema(args: argparse.Namespace) -> int:

@@ -9,6 +9,7 @@ it and the SLA checks judged over it.
 from __future__ import annotations
 
 import ipaddress
+import math
 import re
 from enum import StrEnum
 from typing import Literal
@@ -17,9 +18,22 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from harness.checks import CheckSpec
+from harness.limits import (
+    MAX_BUCKETS,
+    MAX_DRILL_S,
+    MAX_LOAD_LEVEL,
+    MAX_NAME_CHARS,
+    MAX_PHASES,
+    MAX_SPAWN_RATE_PER_S,
+    MAX_USERS,
+    MAX_WORKERS,
+    MIN_BUCKET_S,
+    MIN_POLL_S,
+    over,
+)
 from harness.load import jsonpath
 from harness.load.outcome import OutcomeRules
-from harness.load.shapes import ShapeSpec
+from harness.load.shapes import ShapeSpec, Surge
 from harness.metrics.generator import CPU_LIMIT_PERCENT, LAG_LIMIT_MS
 
 EMBEDDED = "embedded"
@@ -33,7 +47,10 @@ class LivenessSpec(_Spec):
     """How the running drill tells a slow target from one that is gone."""
 
     interval_s: float = Field(
-        default=1.0, gt=0, le=60, description="Seconds between two probes of the health path"
+        default=1.0,
+        ge=MIN_POLL_S,
+        le=60,
+        description="Seconds between two probes of the health path",
     )
     timeout_s: float = Field(
         default=5.0,
@@ -61,7 +78,7 @@ class TargetSpec(_Spec):
     metrics_path: str | None = Field(
         default=None, description="Prometheus endpoint to scrape during the drill (optional)"
     )
-    scrape_every_s: float = Field(default=1.0, gt=0)
+    scrape_every_s: float = Field(default=1.0, ge=MIN_POLL_S, le=MAX_DRILL_S)
     liveness: LivenessSpec = Field(
         default_factory=LivenessSpec,
         description="Watching that the target is still there while the drill runs",
@@ -107,13 +124,19 @@ class LoadSpec(_Spec):
     model: LoadModel = LoadModel.CLOSED
     shape: ShapeSpec
     spawn_rate_per_s: float = Field(
-        default=50.0, gt=0, description="Closed model: users started a second"
+        default=50.0,
+        gt=0,
+        le=MAX_SPAWN_RATE_PER_S,
+        description="Closed model: users started a second",
     )
     max_concurrency: int = Field(
-        default=200, gt=0, description="Open model: users available to send arrivals"
+        default=200, gt=0, le=MAX_USERS, description="Open model: users available to send arrivals"
     )
     workers: int = Field(
-        default=0, ge=0, description="Locust worker processes; 0 runs the load in-process"
+        default=0,
+        ge=0,
+        le=MAX_WORKERS,
+        description="Locust worker processes; 0 runs the load in-process",
     )
     drain_s: float = Field(
         default=10.0,
@@ -122,6 +145,16 @@ class LoadSpec(_Spec):
         description="At the end: how long requests in flight may take to finish; "
         "those still open then are recorded as errors",
     )
+
+    @model_validator(mode="after")
+    def _bounded_level(self) -> LoadSpec:
+        peak = peak_level(self.shape)
+        if peak > MAX_LOAD_LEVEL:
+            raise ValueError(
+                f"the shape reaches a load level of {peak:g} (users or arrivals a second), "
+                f"{over('MAX_LOAD_LEVEL', MAX_LOAD_LEVEL)}; lower it"
+            )
+        return self
 
 
 class GeneratorSpec(_Spec):
@@ -382,8 +415,8 @@ class AbortCondition(_Spec):
 class PhaseSpec(_Spec):
     """One phase: how long, which fault scripts are active, which checks are judged over it."""
 
-    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
-    duration_s: float = Field(gt=0)
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$", max_length=MAX_NAME_CHARS)
+    duration_s: float = Field(gt=0, le=MAX_DRILL_S)
     faults: list[str] = Field(
         default_factory=list, description="Fault script names (faults/) or paths"
     )
@@ -397,20 +430,37 @@ class PhaseSpec(_Spec):
 class CapacitySearch(_Spec):
     """Step the load level up until a step's checks fail; the last passing level is the sustainable peak."""
 
-    start: float = Field(gt=0)
-    step: float = Field(gt=0)
-    step_s: float = Field(gt=0)
-    max: float = Field(gt=0)
+    start: float = Field(gt=0, le=MAX_LOAD_LEVEL)
+    step: float = Field(gt=0, le=MAX_LOAD_LEVEL)
+    step_s: float = Field(gt=0, le=MAX_DRILL_S)
+    max: float = Field(gt=0, le=MAX_LOAD_LEVEL)
     checks: list[CheckSpec]
     min_sustainable: float | None = Field(
         default=None, description="Fail when the peak is below this"
     )
 
+    @model_validator(mode="after")
+    def _bounded_steps(self) -> CapacitySearch:
+        if self.max < self.start:
+            raise ValueError(f"max {self.max:g} is below start {self.start:g}; raise max")
+        steps = int((self.max - self.start) // self.step) + 1
+        if steps > MAX_PHASES:
+            raise ValueError(
+                f"start {self.start:g} to max {self.max:g} by {self.step:g} makes {steps} steps, "
+                f"{over('MAX_PHASES', MAX_PHASES)}; raise step"
+            )
+        if steps * self.step_s > MAX_DRILL_S:
+            raise ValueError(
+                f"{steps} steps of {self.step_s:g} s last {steps * self.step_s:g} s, "
+                f"{over('MAX_DRILL_S', MAX_DRILL_S, ' s')}; shorten step_s or raise step"
+            )
+        return self
+
 
 class Drill(_Spec):
     """A whole drill."""
 
-    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$", max_length=MAX_NAME_CHARS)
     description: str = ""
     target: TargetSpec
     toxiproxy: ToxiproxySpec = ToxiproxySpec()
@@ -421,7 +471,7 @@ class Drill(_Spec):
     )
     outcomes: OutcomeRules = OutcomeRules()
     writes: list[WriteRule] = Field(default_factory=list)
-    bucket_s: float = Field(default=0.25, gt=0, le=10)
+    bucket_s: float = Field(default=0.25, ge=MIN_BUCKET_S, le=10)
     phases: list[PhaseSpec] = Field(default_factory=list)
     capacity_search: CapacitySearch | None = None
     checks: list[CheckSpec] = Field(default_factory=list, description="Checks over the whole drill")
@@ -432,6 +482,7 @@ class Drill(_Spec):
     def _consistent(self) -> Drill:
         if not self.phases and self.capacity_search is None:
             raise ValueError("give 'phases' (or 'capacity_search')")
+        _within_limits(self.phases, self.bucket_s)
         names = [p.name for p in self.phases]
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
@@ -474,7 +525,32 @@ class Drill(_Spec):
 
 def _is_multiple(value: float, unit: float) -> bool:
     ratio = value / unit
-    return abs(ratio - round(ratio)) < 1e-6
+    return math.isfinite(ratio) and abs(ratio - round(ratio)) < 1e-6
+
+
+def _within_limits(phases: list[PhaseSpec], bucket_s: float) -> None:
+    """Refuse more phases, seconds or time buckets than a run may hold (harness.limits)."""
+    if len(phases) > MAX_PHASES:
+        raise ValueError(f"the drill has {len(phases)} phases, {over('MAX_PHASES', MAX_PHASES)}")
+    total_s = sum(p.duration_s for p in phases)
+    if total_s > MAX_DRILL_S:
+        raise ValueError(
+            f"the phases add up to {total_s:g} s, {over('MAX_DRILL_S', MAX_DRILL_S, ' s')}; "
+            "shorten them"
+        )
+    if total_s / bucket_s > MAX_BUCKETS:
+        raise ValueError(
+            f"{total_s:g} s in buckets of {bucket_s:g} s make {total_s / bucket_s:.0f} time "
+            f"buckets, {over('MAX_BUCKETS', MAX_BUCKETS)}; raise bucket_s or shorten the drill"
+        )
+
+
+def peak_level(shape: ShapeSpec) -> float:
+    """The highest load level ``shape`` asks for (users or arrivals a second)."""
+    if isinstance(shape, Surge):
+        return shape.base * shape.factor
+    fields = ("level_", "start", "end", "low", "high", "max")
+    return max(float(getattr(shape, f)) for f in fields if hasattr(shape, f))
 
 
 def is_loopback(host: str) -> bool:

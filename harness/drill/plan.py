@@ -25,7 +25,8 @@ from harness.errors import InputError, ValidationFailed
 from harness.faults.loader import resolve_fault_script
 from harness.faults.model import FaultScript
 from harness.faults.timeline import FaultWindow, expand
-from harness.validation import locate, read_yaml
+from harness.limits import MAX_FAULT_WINDOWS, over
+from harness.validation import is_file, locate, read_yaml
 
 
 @dataclass(frozen=True)
@@ -98,10 +99,10 @@ def anchored(drill: Drill, base: Path) -> Drill:
 def _anchor(ref: str, base: Path, folder: str, suffixes: tuple[str, ...]) -> str:
     if is_path_ref(ref):
         path = Path(ref) if Path(ref).is_absolute() else base / ref
-        return str(path.resolve()) if path.is_file() else ref
+        return str(path.resolve()) if is_file(path) else ref
     for d in (base / folder, base.parent / folder):
         for candidate in (d / ref, *(d / f"{ref}{s}" for s in suffixes)):
-            if candidate.is_file():
+            if is_file(candidate):
                 return str(candidate.resolve())
     return ref
 
@@ -119,7 +120,7 @@ def resolve_scenario(ref: str, *, search_dirs: list[Path], base: Path | None = N
     base = base or Path.cwd()
     if is_path_ref(ref):
         path = Path(ref) if Path(ref).is_absolute() else base / ref
-        if path.is_file():
+        if is_file(path):
             return path.resolve()
         raise InputError(
             f"load.scenario {ref!r} not found at {path} (a relative path is relative to the "
@@ -127,7 +128,7 @@ def resolve_scenario(ref: str, *, search_dirs: list[Path], base: Path | None = N
         )
     for folder in search_dirs:
         for candidate in (folder / ref, folder / f"{ref}.py"):
-            if candidate.is_file():
+            if is_file(candidate):
                 return candidate.resolve()
     looked = ", ".join(str(d) for d in search_dirs)
     raise InputError(
@@ -375,39 +376,32 @@ def plan_drill(
 ) -> DrillPlan:
     """Resolve and check everything the drill refers to; raise InputError naming what is wrong."""
     source = str(drill_file) if drill_file else f"drill {drill.name!r}"
-    require_loopback(
-        drill.target.url,
-        what="target",
-        allow_hosts=drill.target.allow_hosts,
-        allow_remote=allow_remote,
-    )
-    if drill.toxiproxy.url != EMBEDDED:
-        require_loopback(
-            drill.toxiproxy.url,
-            what="Toxiproxy",
-            allow_hosts=drill.target.allow_hosts,
-            allow_remote=allow_remote,
-        )
     node = _node_tree(drill_file)
 
     def at(*loc: object) -> str:
         return locate(node, list(loc), source)
 
-    problems: list[str] = []
+    def loopback(address: str, what: str, *loc: object) -> list[str]:
+        try:
+            require_loopback(
+                address, what=what, allow_hosts=drill.target.allow_hosts, allow_remote=allow_remote
+            )
+        except InputError as exc:
+            return [f"{at(*loc)}: {exc}"]
+        except ValueError as exc:  # urlsplit: "[::1" and the like
+            return [f"{at(*loc)}: {what} {address!r} is not a valid address ({exc}); fix it"]
+        return []
+
+    problems = loopback(drill.target.url, "target", "target", "url")
+    if drill.toxiproxy.url != EMBEDDED:
+        problems += loopback(drill.toxiproxy.url, "Toxiproxy", "toxiproxy", "url")
     for index, proxy in enumerate(drill.proxies):
         for field in ("upstream", "listen"):
             address = getattr(proxy, field)
-            if address is None:
-                continue
-            try:
-                require_loopback(
-                    address,
-                    what=f"proxy {proxy.name!r} {field}",
-                    allow_hosts=drill.target.allow_hosts,
-                    allow_remote=allow_remote,
+            if address is not None:
+                problems += loopback(
+                    address, f"proxy {proxy.name!r} {field}", "proxies", index, field
                 )
-            except InputError as exc:
-                problems.append(f"{at('proxies', index, field)}: {exc}")
     if not drill.checks and not any(p.checks for p in drill.phases):
         problems.append(
             f"{at('phases')}: the drill has no checks, so it could never fail; "
@@ -440,11 +434,21 @@ def plan_drill(
             except InputError as exc:
                 problems.append(f"{where}: phase {name!r}: {exc}")
                 continue
-            windows = expand(script, start_s, end_s)
+            try:
+                windows = expand(script, start_s, end_s)
+            except InputError as exc:
+                problems.append(f"{where}: phase {name!r}: fault script {ref!r}: {exc}")
+                continue
             faults += [PlannedFault(script.name, w) for w in windows]
             origins += [(name, where)] * len(windows)
             problems += _unset_fault_variables(script, where, name)
-    problems += _name_clashes(faults, origins)
+    if len(faults) > MAX_FAULT_WINDOWS:
+        problems.append(
+            f"{at('phases')}: the phases' fault scripts make {len(faults)} fault windows, "
+            f"{over('MAX_FAULT_WINDOWS', MAX_FAULT_WINDOWS)} - use fewer or slower flapping faults"
+        )
+    else:  # too many to compare pairwise otherwise; that drill is refused anyway
+        problems += _name_clashes(faults, origins)
     problems += _closed_model_corrected(drill, at)
     problems += _checks_naming_absent_faults(drill, faults, at)
     problems += _unset_variables(drill, at)

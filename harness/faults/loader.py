@@ -9,7 +9,6 @@ e.g. ``faults/nlu-slow.yaml: fault 'nlu-latency': field 'latency_ms' must be
 from __future__ import annotations
 
 import difflib
-import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -30,6 +29,8 @@ from harness.faults.model import (
     problems_from_context,
 )
 from harness.faults.registry import FAULT_TYPES
+from harness.limits import LIMITS_DOC, limit_named
+from harness.validation import is_file, locate, number_problems, parse_yaml, read_text
 
 __all__ = ["available_fault_scripts", "load_fault_script", "resolve_fault_script"]
 
@@ -37,27 +38,27 @@ SUFFIXES = (".yaml", ".yml")
 
 
 def load_fault_script(path: Path) -> FaultScript:
-    """Read, parse and validate one fault script file; ValidationFailed lists every problem."""
+    """Read, parse and validate one fault script file; ValidationFailed lists every problem.
+
+    The file is read as drill files are (:func:`harness.validation.read_yaml`: a regular
+    file, bounded, UTF-8, no duplicate keys); every sentence starts ``file:line:``."""
     path = Path(path)
     source = _display(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = getattr(exc, "strerror", None) or str(exc)
-        raise ValidationFailed(
-            source, [f"{source}: cannot read the file ({reason}) - check the path"]
-        ) from exc
-    data = _parse_yaml(text, source)
-    problems = _name_problems(data, path, source)
+    data, node = _parse_yaml(read_text(path, source), source)
+    at = _Lines(node, data, source)
+    problems = number_problems(data, node, source) + _name_problems(data, path, at)
     try:
         script = FaultScript.model_validate(data)
     except ValidationError as exc:
-        problems = [s for e in exc.errors(include_url=False) for s in _sentences(e, data, source)]
-        problems += _name_problems(data, path, source)
+        problems += [s for e in exc.errors(include_url=False) for s in _sentences(e, data, at)]
+        raise ValidationFailed(source, problems) from None
+    except (ArithmeticError, ValueError):  # a model's own check met a number refused above
+        if not problems:
+            raise
         raise ValidationFailed(source, problems) from None
     if problems:
         raise ValidationFailed(source, problems)
-    return script.with_source(source)
+    return script.with_source(source, {f.name: at.fault_line(f.name) for f in script.faults})
 
 
 def resolve_fault_script(
@@ -69,7 +70,7 @@ def resolve_fault_script(
     if as_path.suffix in SUFFIXES or "/" in ref:
         if not as_path.is_absolute():
             as_path = (base or Path.cwd()) / as_path
-        if not as_path.is_file():
+        if not is_file(as_path):
             raise InputError(
                 f"fault script file '{ref}' does not exist at {as_path} (a relative path is "
                 "relative to the drill file's folder) - check the path"
@@ -78,7 +79,7 @@ def resolve_fault_script(
     for folder in search_dirs:
         for suffix in SUFFIXES:
             candidate = Path(folder) / f"{ref}{suffix}"
-            if candidate.is_file():
+            if is_file(candidate):
                 return load_fault_script(candidate)
     known = available_fault_scripts(search_dirs)
     close = difflib.get_close_matches(ref, known, n=1)
@@ -105,87 +106,72 @@ def available_fault_scripts(search_dirs: Sequence[Path]) -> list[str]:
 # -- YAML ----------------------------------------------------------------------
 
 
-class _StrictLoader(yaml.SafeLoader):
-    """SafeLoader that refuses duplicate keys and reads only true/false as booleans.
-
-    YAML 1.1 reads ``on``, ``off``, ``yes`` and ``no`` as booleans, which would
-    turn a mistyped ``off:`` key into ``False``; here they stay text.
-    """
-
-    yaml_implicit_resolvers = {
-        first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:bool"]
-        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-    }
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        seen: set[Any] = set()
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
-            if key in seen:
-                raise yaml.constructor.ConstructorError(
-                    None, None, f"duplicate key '{key}'", key_node.start_mark
-                )
-            seen.add(key)
-        return super().construct_mapping(node, deep=deep)
-
-
-def _parse_yaml(text: str, source: str) -> Any:
-    try:
-        data = yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        what = exc.problem or exc.context or "syntax error"
-        raise ValidationFailed(
-            source, [f"{source}: {where}not valid YAML ({what}) - fix the YAML there"]
-        ) from None
-    except yaml.YAMLError as exc:
-        raise ValidationFailed(
-            source, [f"{source}: not valid YAML ({exc}) - fix the YAML"]
-        ) from None
+def _parse_yaml(text: str, source: str) -> tuple[dict[str, Any], yaml.Node]:
+    data, node = parse_yaml(text, source)
     if data is None:
         raise ValidationFailed(
-            source, [f"{source}: the file is empty - add 'name', 'description' and 'faults'"]
+            source, [f"{source}:1: the file is empty - add 'name', 'description' and 'faults'"]
         )
-    if not isinstance(data, dict):
+    if not isinstance(data, dict) or node is None:
         raise ValidationFailed(
             source,
             [
-                f"{source}: the file must be a mapping with 'name', "
+                f"{source}:1: the file must be a mapping with 'name', "
                 f"'description' and 'faults', got a {_kind(data)} "
                 "- see docs/faults.md"
             ],
         )
-    return data
+    return data, node
 
 
-def _name_problems(data: dict[str, Any], path: Path, source: str) -> list[str]:
+class _Lines:
+    """``file:line`` of the places in one fault script that sentences talk about."""
+
+    def __init__(self, node: yaml.Node, data: dict[str, Any], source: str) -> None:
+        self.node, self.data, self.source = node, data, source
+
+    def of(self, *loc: Any) -> str:
+        return locate(self.node, list(loc), self.source)
+
+    def fault(self, name: str, field: str, *, last: bool = False) -> str:
+        """The line of ``field`` of the fault called ``name`` (its last one when ``last``)."""
+        faults = self.data.get("faults")
+        named = [
+            i
+            for i, f in enumerate(faults if isinstance(faults, list) else [])
+            if isinstance(f, dict) and f.get("name") == name
+        ]
+        if not named:
+            return self.of("faults")
+        return self.of("faults", named[-1] if last else named[0], field)
+
+    def fault_line(self, name: str) -> int:
+        where = self.fault(name, "name")
+        return int(where.rsplit(":", 1)[1]) if where != self.source else 0
+
+
+def _name_problems(data: dict[str, Any], path: Path, at: _Lines) -> list[str]:
     name = data.get("name")
     if isinstance(name, str) and name != path.stem:
         return [
-            f"{source}: field 'name' must equal the file name '{path.stem}', got '{name}' "
+            f"{at.of('name')}: field 'name' must equal the file name '{path.stem}', got '{name}' "
             f"- rename the file or set name: {path.stem}"
         ]
     return []
 
 
-_StrictLoader.add_implicit_resolver(
-    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
-)
-
-
 # -- pydantic errors -> sentences --------------------------------------------------
 
 
-def _sentences(error: ErrorDetails, data: dict[str, Any], source: str) -> list[str]:
+def _sentences(error: ErrorDetails, data: dict[str, Any], at: _Lines) -> list[str]:
     if error["type"] in (FAULT_PROBLEMS, SCRIPT_PROBLEMS):
         return [
-            f"{source}: fault '{fault}': {sentence}"
-            for fault, _field, sentence in problems_from_context(error.get("ctx"))
+            f"{at.fault(fault, field, last=field == 'name')}: fault '{fault}': {sentence}"
+            for fault, field, sentence in problems_from_context(error.get("ctx"))
         ]
     loc = tuple(error["loc"])
     model: type[BaseModel] = FaultScript
-    prefix = f"{source}: "
+    prefix = f"{at.of(*loc)}: "
     if len(loc) >= 2 and loc[0] == "faults" and isinstance(loc[1], int):
         prefix += f"fault {_fault_label(data, loc[1])}: "
         loc, model = loc[2:], Fault
@@ -219,8 +205,12 @@ def _sentence(error: ErrorDetails, field: str, model: type[BaseModel]) -> str:
         return f"{what} must be one of {', '.join(FAULT_TYPES)}, got {seen} - use one of those"
     simple = _SIMPLE.get(kind)
     if simple:
+        bound = next(iter(ctx.values()), None)
+        limit = limit_named(field.rsplit(".", 1)[-1], bound)
+        named = f" (the limit {limit}, {LIMITS_DOC})" if limit else ""
         return (
-            f"{what} {simple.format(**ctx)}, got {seen} - {_FIX.get(kind, 'fix it').format(**ctx)}"
+            f"{what} {simple.format(**ctx)}{named}, got {seen} - "
+            f"{_FIX.get(kind, 'fix it').format(**ctx)}"
         )
     return f"{what} is invalid ({error['msg']}), got {seen} - fix it (see docs/faults.md)"
 
@@ -272,7 +262,7 @@ def _unknown_field(field: str, seen: str, model: type[BaseModel]) -> str:
 
 def _show(value: Any) -> str:
     if isinstance(value, str):
-        return f"'{value}'"
+        return f"'{value}'" if len(value) <= 60 else f"'{value[:50]}...' ({len(value)} characters)"
     if isinstance(value, dict | list):
         text = repr(value)
         return text if len(text) <= 60 else text[:57] + "..."

@@ -38,6 +38,7 @@ from harness.faults.registry import (
     Target,
 )
 from harness.faults.specs import Stream, ToxicSpec
+from harness.limits import MIN_FLAP_S
 
 __all__ = ["NAME_PATTERN", "Fault", "FaultScript", "Flapping", "ProcessTarget", "Stream"]
 
@@ -68,8 +69,8 @@ class Flapping(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    on_s: float = Field(gt=0)
-    off_s: float = Field(gt=0)
+    on_s: float = Field(ge=MIN_FLAP_S)
+    off_s: float = Field(ge=MIN_FLAP_S)
 
 
 ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -391,16 +392,23 @@ class FaultScript(BaseModel):
     faults: list[Fault] = Field(min_length=1)
 
     _source: str = PrivateAttr(default="<fault script>")
+    _lines: dict[str, int] = PrivateAttr(default_factory=dict)
 
     @property
     def source(self) -> str:
         """Where the script came from (a path), for messages."""
         return self._source
 
-    def with_source(self, source: str) -> FaultScript:
-        """Record where the script came from; returns self."""
+    def with_source(self, source: str, lines: dict[str, int] | None = None) -> FaultScript:
+        """Record where the script came from (and each fault's line in it); returns self."""
         self._source = source
+        self._lines = dict(lines or {})
         return self
+
+    def where(self, fault: str) -> str:
+        """``file:line`` of the fault called ``fault`` (the file alone when unknown)."""
+        line = self._lines.get(fault)
+        return f"{self._source}:{line}" if line else self._source
 
     @property
     def proxies(self) -> list[str]:

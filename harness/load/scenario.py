@@ -1,7 +1,17 @@
-"""Loading a scenario's (a plain locustfile's) user classes."""
+"""Loading a scenario's (a plain locustfile's) user classes.
+
+A locustfile is code: importing it can take forever, end the process or print
+anything. ``harness run`` imports it in-process (it needs the classes);
+``harness validate`` asks :func:`harness.load.probe.probe_user_classes`, which runs
+this module's ``__main__`` in a child process with a time limit.
+"""
 
 from __future__ import annotations
 
+import json
+import os
+import sys
+import traceback
 from pathlib import Path
 
 from locust import User
@@ -14,13 +24,17 @@ def load_user_classes(path: Path, wanted: list[str]) -> list[type[User]]:
     """The user classes of the locustfile at ``path``: all of them, or those named in ``wanted``."""
     try:
         found, _shapes = load_locustfile(str(path))
-    except SystemExit:
+    except SystemExit as exc:
         raise InputError(
-            f"{path}: Locust could not import this locustfile; run `locust -f {path}` to see why"
+            f"{path}:{_line_in(exc, path)}: the scenario exited while being imported (or Locust "
+            f"could not import it); run `locust -f {path}` to see why"
         ) from None
-    except Exception as exc:  # an import error in user code: name it, don't dump a traceback
+    except BaseException as exc:  # user code: name its line, don't dump a traceback
+        if isinstance(exc, KeyboardInterrupt):
+            raise
         raise InputError(
-            f"{path}: importing the scenario failed: {type(exc).__name__}: {exc}"
+            f"{path}:{_line_in(exc, path)}: importing the scenario failed: "
+            f"{type(exc).__name__}: {exc}"
         ) from None
     if not found:
         raise InputError(f"{path}: no Locust User classes in this file; define at least one")
@@ -33,3 +47,28 @@ def load_user_classes(path: Path, wanted: list[str]) -> list[type[User]]:
             f"(found: {', '.join(sorted(found))}); fix 'load.user_classes'"
         )
     return [found[name] for name in wanted]
+
+
+def _line_in(exc: BaseException, path: Path) -> int:
+    """The line of ``path`` where ``exc`` was raised (its last frame there; 1 when none)."""
+    if isinstance(exc, SyntaxError) and exc.lineno and Path(exc.filename or "") == Path(path):
+        return exc.lineno
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if Path(f.filename) == Path(path)]
+    return (frames[-1].lineno or 1) if frames else 1
+
+
+def _probe_main(argv: list[str]) -> None:
+    """The child of :func:`harness.load.probe.probe_user_classes`: ``PATH RESULT [CLASS ...]``."""
+    path, result, wanted = Path(argv[0]), Path(argv[1]), argv[2:]
+    try:
+        found = load_user_classes(path, wanted)
+        answer: dict = {"classes": [cls.__name__ for cls in found]}
+    except InputError as exc:
+        answer = {"error": str(exc)}
+    result.write_text(json.dumps(answer), encoding="utf-8")
+    sys.stdout.flush()
+    os._exit(0)  # the scenario may have left threads or greenlets behind
+
+
+if __name__ == "__main__":
+    _probe_main(sys.argv[1:])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import textwrap
 from pathlib import Path
 
@@ -33,7 +34,7 @@ def problems(path: Path) -> list[str]:
     with pytest.raises(ValidationFailed) as info:
         load_fault_script(path)
     assert info.value.source == str(path)
-    assert all(p.startswith(f"{path}: ") for p in info.value.problems)
+    assert all(re.match(rf"{re.escape(str(path))}:\d+: ", p) for p in info.value.problems)
     return info.value.problems
 
 
@@ -47,7 +48,7 @@ def test_negative_attribute_names_file_fault_field_and_value(tmp_path: Path) -> 
     """A negative latency_ms is reported exactly as the house example shows."""
     path = one_fault(tmp_path, "type: latency\nlatency_ms: -5")
     assert problems(path) == [
-        f"{path}: fault 'f1': field 'latency_ms' must be >= 0, got -5 - use 0 or more"
+        f"{path}:6: fault 'f1': field 'latency_ms' must be >= 0, got -5 - use 0 or more"
     ]
 
 
@@ -83,7 +84,7 @@ def test_unknown_top_level_field(tmp_path: Path) -> None:
     """An unknown top-level field names the file and the field."""
     path = write(tmp_path, "s", "name: s\nfautls: []\nfaults: [{name: a, proxy: p, type: down}]\n")
     (msg,) = problems(path)
-    assert msg.startswith(f"{path}: field 'fautls' is not a known field")
+    assert msg.startswith(f"{path}:2: field 'fautls' is not a known field")
 
 
 def test_stream_not_allowed_for_down(tmp_path: Path) -> None:
@@ -108,7 +109,11 @@ def test_toxicity_out_of_range(tmp_path: Path) -> None:
 def test_flapping_fields_are_checked(tmp_path: Path) -> None:
     """Flapping needs positive on_s and off_s; YAML's `off` stays a plain key."""
     msgs = problems(one_fault(tmp_path, "type: down\nflapping: {on_s: 0, off: 1}"))
-    assert any("field 'flapping.on_s' must be > 0.0, got 0" in m for m in msgs)
+    assert any(
+        "field 'flapping.on_s' must be >= 0.1 (the limit MIN_FLAP_S, docs/drills.md, "
+        '"Limits"), got 0' in m
+        for m in msgs
+    )
     assert any("field 'flapping.off_s' is missing" in m for m in msgs)
     assert any("field 'flapping.off' is not a known field" in m for m in msgs)
 
@@ -130,13 +135,14 @@ def test_bad_yaml_reports_line(tmp_path: Path) -> None:
     """Broken YAML is reported with its line number, no parser traceback."""
     path = write(tmp_path, "s", "name: s\nfaults:\n  - name: a\n   proxy: b\n")
     (msg,) = problems(path)
-    assert "line 4" in msg and "not valid YAML" in msg
+    assert f"{path}:4: column 4: not valid YAML" in msg
 
 
 def test_duplicate_yaml_key_is_refused(tmp_path: Path) -> None:
     """A key given twice in one mapping is an error, not a silent overwrite."""
-    (msg,) = problems(one_fault(tmp_path, "type: latency\nlatency_ms: 1\nlatency_ms: 2"))
-    assert "duplicate key 'latency_ms'" in msg and "line 7" in msg
+    path = one_fault(tmp_path, "type: latency\nlatency_ms: 1\nlatency_ms: 2")
+    (msg,) = problems(path)
+    assert f"{path}:7: column 5: duplicate key 'latency_ms' (first given on line 6)" in msg
 
 
 def test_duplicate_fault_names(tmp_path: Path) -> None:
@@ -221,7 +227,10 @@ def test_empty_file_and_non_mapping(tmp_path: Path) -> None:
 
 def test_missing_file(tmp_path: Path) -> None:
     """A file that does not exist is a ValidationFailed naming it."""
-    assert "cannot read the file" in problems(tmp_path / "nope.yaml")[0]
+    path = tmp_path / "nope.yaml"
+    with pytest.raises(ValidationFailed) as info:
+        load_fault_script(path)
+    assert info.value.problems == [f"{path}: file not found; check the path"]
 
 
 def test_slicer_variation_below_average(tmp_path: Path) -> None:
