@@ -42,15 +42,7 @@ class RequestPipeline:
         self.live = live
 
     def __call__(self, sample: RequestSample) -> None:
-        self.recorder.record(
-            t_s=sample.t_s,
-            endpoint=sample.endpoint,
-            outcome=sample.outcome,
-            latency_us=sample.latency_us,
-            intended_latency_us=sample.intended_latency_us,
-            retry_after_missing=sample.retry_after_missing,
-            error_kind=sample.error_kind,
-        )
+        self.recorder.record_sample(sample)
         self.live.add(sample.t_s, sample.outcome, sample.latency_ms)
 
 

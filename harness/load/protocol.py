@@ -141,15 +141,7 @@ class WorkerBatch:
 
     def add(self, sample: RequestSample, write: AckedWrite | None) -> None:
         self.requests += 1
-        self.recorder.record(
-            t_s=sample.t_s,
-            endpoint=sample.endpoint,
-            outcome=sample.outcome,
-            latency_us=sample.latency_us,
-            intended_latency_us=sample.intended_latency_us,
-            retry_after_missing=sample.retry_after_missing,
-            error_kind=sample.error_kind,
-        )
+        self.recorder.record_sample(sample)
         if write is not None:
             self._writes.append(write)
         key = (int(sample.t_s // 1), sample.outcome)

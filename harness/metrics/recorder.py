@@ -28,6 +28,7 @@ counted in ``count`` and ``errors`` only, so it cannot flatter the percentiles.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Protocol
 
 from harness.errors import InputError
 from harness.metrics.histogram import encode_values
@@ -39,6 +40,18 @@ _EPSILON = 1e-9
 
 Key = tuple[int, str, Outcome]
 _KINDS_HELD = 2 * MAX_ERROR_KINDS  # distinct kinds a key holds before new ones count as other
+
+
+class Sample(Protocol):
+    """What :meth:`Recorder.record_sample` reads (``harness.load.classify.RequestSample``)."""
+
+    t_s: float
+    endpoint: str
+    outcome: Outcome
+    latency_us: int | None
+    intended_latency_us: int | None
+    retry_after_missing: bool
+    error_kind: str | None
 
 
 def bucket_of(t_s: float, bucket_s: float) -> int:
@@ -74,6 +87,18 @@ class Recorder:
         self._errors: dict[Key, dict[str, int]] = {}
         self._untimed: dict[Key, int] = {}  # errors without a latency
         self.rows_emitted = 0
+
+    def record_sample(self, sample: Sample) -> None:
+        """Count one classified request (the drill process and each Locust worker call this)."""
+        self.record(
+            t_s=sample.t_s,
+            endpoint=sample.endpoint,
+            outcome=sample.outcome,
+            latency_us=sample.latency_us,  # type: ignore[arg-type]  (None: untimed error)
+            intended_latency_us=sample.intended_latency_us,
+            retry_after_missing=sample.retry_after_missing,
+            error_kind=sample.error_kind,
+        )
 
     def record(
         self,
