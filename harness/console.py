@@ -25,7 +25,7 @@ from rich.table import Table
 
 from harness.drill.live import LiveStatus
 from harness.report.errors import describe, phase_lines
-from harness.report.fmt import writes_line
+from harness.report.fmt import number, seconds, value, writes_line
 from harness.results.model import ResilienceTiming, RunReport, Verdict
 
 PLAIN_EVERY_S = 2.0
@@ -39,8 +39,12 @@ _VERDICT_STYLE = {
 }
 
 
-def _fmt(value: float | None, pattern: str) -> str:
-    return "-" if value is None else pattern.format(value)
+def _ms(ms: float | None) -> str:
+    return "-" if ms is None else f"{number(ms)} ms"
+
+
+def _pct(ratio: float | None) -> str:
+    return "-" if ratio is None else f"{number(ratio * 100)} %"
 
 
 def plain_line(status: LiveStatus) -> str:
@@ -49,8 +53,8 @@ def plain_line(status: LiveStatus) -> str:
     return (
         f"[{status.t_s:6.1f}/{status.duration_s:.0f} s] phase {status.phase} "
         f"({status.phase_left_s:.0f} s left) users {status.users} "
-        f"rps {status.rps:.0f} p95 {_fmt(status.p95_ms, '{:.0f} ms')} "
-        f"errors {_fmt(status.error_ratio, '{:.1%}')} faults: {faults}"
+        f"rps {number(status.rps)} p95 {_ms(status.p95_ms)} "
+        f"errors {_pct(status.error_ratio)} faults: {faults}"
     )
 
 
@@ -68,9 +72,9 @@ def status_panel(status: LiveStatus) -> Panel:
     table.add_row("progress", progress)
     table.add_row("phase", f"{escape(status.phase)} ({status.phase_left_s:.0f} s left)")
     table.add_row("users", str(status.users))
-    table.add_row("requests/s", f"{status.rps:.0f}")
-    table.add_row("p95", _fmt(status.p95_ms, "{:.0f} ms"))
-    errors = _fmt(status.error_ratio, "{:.1%}")
+    table.add_row("requests/s", number(status.rps))
+    table.add_row("p95", _ms(status.p95_ms))
+    errors = _pct(status.error_ratio)
     table.add_row("error ratio", f"[red]{errors}[/]" if status.error_ratio else errors)
     faults = ", ".join(escape(f) for f in status.active_faults)
     table.add_row("active faults", f"[bold red]{faults}[/]" if faults else "none")
@@ -135,9 +139,9 @@ class LiveView:
 def _timings_line(timing: ResilienceTiming) -> str:
     """``failover 0.52 s, recovery no data (reason)``; failover only when a check timed it."""
 
-    def figure(value: float | None, no_data: str | None) -> str:
-        if value is not None:
-            return f"{value:.2f} s"
+    def figure(figure_s: float | None, no_data: str | None) -> str:
+        if figure_s is not None:
+            return seconds(figure_s)
         return f"no data ({no_data})" if no_data else "never"
 
     recovery = f"recovery {figure(timing.recovery_s, timing.recovery_no_data)}"
@@ -165,11 +169,11 @@ def print_verdict(report: RunReport, run_dir: str, stream: TextIO | None = None)
     for column in ("check", "phase", "threshold", "measured", "result"):
         table.add_column(column)
     for check in report.checks:
-        measured = "no data" if check.measured is None else f"{check.measured:.4g} {check.unit}"
+        measured = "no data" if check.measured is None else value(check.measured, check.unit)
         table.add_row(
             escape(check.name),
             escape(check.phase or "drill"),
-            f"{check.comparator} {check.threshold:g} {check.unit}",
+            f"{check.comparator} {value(check.threshold, check.unit)}",
             measured,
             "[green]pass[/]" if check.passed else "[red]FAIL[/]",
         )

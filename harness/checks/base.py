@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from harness.checks.timing import Baseline, TimingParams, baseline_of, resilience_timings
 from harness.checks.timing import window_buckets as _window_buckets
+from harness.figures import quantity
 from harness.metrics.generator import GeneratorStore
 from harness.metrics.histogram import Latency
 from harness.metrics.store import MetricStore, sliding_windows
@@ -107,11 +108,8 @@ class CheckError(Exception):
 
 
 def fmt(value: float | None, unit: str) -> str:
-    """A value with its unit for messages (ratios as ratios, times with 3 decimals at most)."""
-    if value is None:
-        return "n/a"
-    text = f"{value:.4g}" if unit == "ratio" else f"{round(value, 3):g}"
-    return text if unit in ("ratio", "count") else f"{text} {unit}"
+    """A value with its unit for messages: three significant digits, ratios as percentages."""
+    return "n/a" if value is None else quantity(value, unit)
 
 
 class CheckBase(BaseModel):

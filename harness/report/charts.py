@@ -2,20 +2,37 @@
 
 Charts are computed here and drawn as inline SVG by a template, so the page needs no
 JavaScript and every mark (line, fault band, marker) is an element tests can find.
+
+Three rules keep a real run readable (docs/reports.md, "Reading the charts"):
+
+- the value axis scales to the data drawn; a limit far above it is marked at the top
+  edge with its value (``↑``) instead of stretching the axis; percentages stop at 100 %;
+- buckets are merged for display into points of at least ``MIN_POINT_S`` and about
+  ``MIN_POINT_REQUESTS`` requests, so a sparse run does not saw-tooth between 0 and a peak;
+- each check's limit is drawn on the chart of its own metric (a p95 limit on the latency
+  chart, an error ratio limit on the ratio chart); limits on a figure no chart draws (an
+  availability, a ratio on a subset of endpoints) are left to the checks table. Labels
+  are placed by a collision pass so none overlaps another.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from harness.report import fmt
-from harness.results.model import RunReport
+from harness.results.model import CheckResult, RunReport
 
 WIDTH, HEIGHT = 1200, 250
 LEFT, RIGHT, TOP, BOTTOM = 70, 1180, 30, 222  # plot area inside the viewBox
-MAX_HOVER_BUCKETS = 600  # above this, no per-bucket tooltips (keeps the file small)
+MAX_HOVER_BUCKETS = 600  # above this, no per-point tooltips (keeps the file small)
+MIN_POINT_S = 1.0  # a drawn point spans at least this long
+MIN_POINT_REQUESTS = 10  # ... and about this many requests on average
+MAX_POINTS = 300  # ... and a long drill is drawn with at most this many points
+AXIS_KEEP_LIMIT = 1.5  # a limit up to this factor over the data's peak stays on the axis
+LABEL_H = 13.0  # a label's height in SVG units (11-12 px text)
 
 
 @dataclass(frozen=True)
@@ -31,6 +48,27 @@ class Line:
 
 
 @dataclass(frozen=True)
+class Label:
+    """A text placed on the chart: anchor point, text-anchor and the box it covers."""
+
+    x: float
+    y: float  # baseline
+    text: str
+    anchor: str = "start"  # "start" or "end"
+    size: float = 12.0
+    bold: bool = False
+
+    def box(self) -> tuple[float, float, float, float]:
+        """(x0, y0, x1, y1) in SVG units, estimated from the text's length."""
+        w = len(self.text) * self.size * (0.62 if self.bold else 0.56)
+        x0 = self.x - w if self.anchor == "end" else self.x
+        return (x0, self.y - self.size, x0 + w, self.y + 3)
+
+    def moved(self, y: float) -> Label:
+        return Label(self.x, y, self.text, self.anchor, self.size, self.bold)
+
+
+@dataclass(frozen=True)
 class Band:
     """A shaded interval: a fault window."""
 
@@ -38,6 +76,7 @@ class Band:
     width: float
     label: str
     title: str
+    text: Label | None = None
 
 
 @dataclass(frozen=True)
@@ -48,6 +87,7 @@ class Marker:
     x: float
     label: str
     title: str
+    text: Label | None = None
 
 
 @dataclass(frozen=True)
@@ -60,6 +100,9 @@ class Threshold:
     label: str
     passed: bool
     kind: str = "check"  # "check": a check's limit over its phase; "bound": a generator bound
+    series: str = ""  # the series the limit applies to (data-series of its line)
+    off_scale: bool = False  # above the axis: drawn at the top edge, with its value
+    text: Label | None = None
 
 
 _Bound = tuple[float, str, bool]  # a horizontal limit over the whole drill: value, label, held
@@ -75,7 +118,7 @@ class Tick:
 
 @dataclass(frozen=True)
 class Hover:
-    """An invisible bucket-wide rectangle whose tooltip lists the bucket's values."""
+    """An invisible point-wide rectangle whose tooltip lists the point's values."""
 
     x: float
     width: float
@@ -96,6 +139,8 @@ class Chart:
     yticks: list[Tick]
     hovers: list[Hover] = field(default_factory=list)
     thresholds: list[Threshold] = field(default_factory=list)
+    point_s: float = 0.0  # the span of one drawn point
+    y_top: float = 0.0  # the axis top, in the chart's unit
     width: int = WIDTH
     height: int = HEIGHT
     left: int = LEFT
@@ -114,90 +159,244 @@ class _Spec:
     width: float = 2.0
 
 
+@dataclass(frozen=True)
+class Points:
+    """The series merged for display: ``k`` buckets a point."""
+
+    t_s: list[float]
+    width_s: float
+    rps: list[float]
+    p50_ms: list[float | None]
+    p95_ms: list[float | None]
+    p99_ms: list[float | None]
+    error_pct: list[float | None]
+    fallback_pct: list[float | None]
+    shed_pct: list[float | None]
+    lag_ms: list[float | None]
+    cpu_percent: list[float | None]
+
+
+def buckets_per_point(bucket_s: float, rps: Sequence[float]) -> int:
+    """How many buckets one drawn point merges: >= MIN_POINT_S, ~MIN_POINT_REQUESTS requests."""
+    if bucket_s <= 0 or not rps:
+        return 1
+    k = max(1, math.ceil(MIN_POINT_S / bucket_s - 1e-9))
+    mean_requests = sum(rps) * bucket_s / len(rps)
+    if mean_requests > 0:
+        k = max(k, math.ceil(MIN_POINT_REQUESTS / mean_requests - 1e-9))
+    return max(k, math.ceil(len(rps) / MAX_POINTS))
+
+
+def resample(report: RunReport) -> Points:
+    """Merge buckets into display points: counts summed, ratios and percentiles weighted by requests.
+
+    A merged percentile is the request-weighted mean of the buckets' percentiles (the
+    buckets' histograms are not in report.json); the generator's lag and CPU keep the worst.
+    """
+    s = report.series
+    k = buckets_per_point(s.bucket_s, s.rps)
+    n = [r * s.bucket_s for r in s.rps]
+    groups = [range(i, min(i + k, len(s.t_s))) for i in range(0, len(s.t_s), k)]
+
+    def weighted(values: Sequence[float | None], scale: float = 1.0) -> list[float | None]:
+        out: list[float | None] = []
+        for g in groups:
+            pairs = [(values[i], n[i]) for i in g if i < len(values) and values[i] is not None]
+            total = sum(w for _, w in pairs)
+            out.append(sum(v * w for v, w in pairs) / total * scale if total > 0 else None)
+        return out
+
+    def worst(values: Sequence[float | None]) -> list[float | None]:
+        picked = [[values[i] for i in g if i < len(values) and values[i] is not None]
+                  for g in groups]
+        return [max(v) if v else None for v in picked]  # type: ignore[type-var]
+
+    return Points(
+        t_s=[s.t_s[g[0]] for g in groups],
+        width_s=k * s.bucket_s,
+        rps=[sum(n[i] for i in g) / (len(g) * s.bucket_s) for g in groups],
+        p50_ms=weighted(s.p50_ms),
+        p95_ms=weighted(s.p95_ms),
+        p99_ms=weighted(s.p99_ms),
+        error_pct=weighted(s.error_ratio, 100.0),
+        fallback_pct=weighted(s.fallback_ratio, 100.0),
+        shed_pct=weighted(s.shed_ratio, 100.0),
+        lag_ms=worst(s.generator_lag_ms),
+        cpu_percent=worst(s.generator_cpu_percent),
+    )
+
+
 def build_charts(report: RunReport) -> list[Chart]:
     """Return the latency, throughput and ratio charts of ``report``, in that order.
 
     When the load generator's health was recorded, its event-loop lag and CPU follow.
     """
-    s = report.series
+    p = resample(report)
     latency = [
-        _Spec("p50", "p50", "#9ec5f8", s.p50_ms, width=1.5),
-        _Spec("p95", "p95", "#2f6fd0", s.p95_ms),
-        _Spec("p99", "p99", "#0b2e6b", s.p99_ms, width=2.5),
+        _Spec("p50", "p50", "#9ec5f8", p.p50_ms, width=1.5),
+        _Spec("p95", "p95", "#2f6fd0", p.p95_ms),
+        _Spec("p99", "p99", "#0b2e6b", p.p99_ms, width=2.5),
     ]
-    throughput = [_Spec("rps", "requests/s", "#3d8b5f", s.rps, filled=True)]
+    throughput = [_Spec("rps", "requests/s", "#3d8b5f", p.rps, filled=True)]
     ratios = [
-        _Spec("error", "errors", "#cf222e", [v * 100 for v in s.error_ratio], width=2.5),
-        _Spec("fallback", "fallback", "#d9822b", [v * 100 for v in s.fallback_ratio]),
-        _Spec("shed", "shed", "#8250df", [v * 100 for v in s.shed_ratio]),
+        _Spec("error", "errors", "#cf222e", p.error_pct, width=2.5),
+        _Spec("fallback", "fallback", "#d9822b", p.fallback_pct),
+        _Spec("shed", "shed", "#8250df", p.shed_pct),
     ]
     return [
-        _chart(report, "latency", "Latency (ms)", latency, "ms", check_unit="ms"),
-        _chart(report, "throughput", "Throughput (requests/s)", throughput, "rps",
-               check_unit="rps"),
-        _chart(report, "ratios", "Errors, fallbacks and shed (% of requests)", ratios, "%",
-               min_top=1.0, check_unit="ratio", check_scale=100.0),
-        *_generator_charts(report),
+        _chart(report, p, "latency", "Latency (ms)", latency, "ms"),
+        _chart(report, p, "throughput", "Throughput (requests/s)", throughput, "rps"),
+        _chart(report, p, "ratios", "Errors, fallbacks and shed (% of requests)", ratios, "%",
+               min_top=1.0, max_top=100.0),
+        *_generator_charts(report, p),
     ]
 
 
-def _generator_charts(report: RunReport) -> list[Chart]:
-    """The load generator's worst event-loop lag and its CPU per bucket, each with its bound."""
-    s, g = report.series, report.generator
-    if g is None or not any(v is not None for v in s.generator_lag_ms):
+def _generator_charts(report: RunReport, p: Points) -> list[Chart]:
+    """The load generator's worst event-loop lag and its CPU per point, each with its bound."""
+    g = report.generator
+    if g is None or not any(v is not None for v in p.lag_ms):
         return []
-    lag = [_Spec("generator-lag", "worst loop lag", "#6e40c9", s.generator_lag_ms)]
-    cpu = [_Spec("generator-cpu", "CPU", "#8c6a00", s.generator_cpu_percent, filled=True)]
+    lag = [_Spec("generator-lag", "worst loop lag", "#6e40c9", p.lag_ms)]
+    cpu = [_Spec("generator-cpu", "CPU", "#8c6a00", p.cpu_percent, filled=True)]
     whole = g.drill  # judged as the checks' notes are: worst lag, CPU over 1 s averages
     lag_held = whole is None or whole.lag_max_ms <= g.lag_limit_ms
     cpu_held = whole is None or whole.cpu_max_percent <= g.cpu_limit_percent
     return [
-        _chart(report, "generator-lag", "Load generator: event-loop lag (ms)", lag, "ms",
-               min_top=1.0, limits=[(g.lag_limit_ms, f"bound {g.lag_limit_ms:g} ms", lag_held)]),
-        _chart(report, "generator-cpu", "Load generator: CPU (% of one core)", cpu, "%",
+        _chart(report, p, "generator-lag", "Load generator: event-loop lag (ms)", lag, "ms",
+               min_top=1.0,
+               limits=[(g.lag_limit_ms, f"bound {fmt.value(g.lag_limit_ms, 'ms')}", lag_held)]),
+        _chart(report, p, "generator-cpu", "Load generator: CPU (% of one core)", cpu, "%",
                min_top=10.0,
-               limits=[(g.cpu_limit_percent, f"bound {g.cpu_limit_percent:g} % (1 s average)",
-                        cpu_held)]),
+               limits=[(g.cpu_limit_percent,
+                        f"bound {fmt.number(g.cpu_limit_percent)} % (1 s average)", cpu_held)]),
     ]
 
 
-def _chart(report: RunReport, key: str, title: str, specs: list[_Spec], unit: str,
-           min_top: float = 0.0, check_unit: str = "", check_scale: float = 1.0,
+_PERCENTILE = re.compile(r"^p(\d+(?:\.\d+)?) latency")
+_ON_ENDPOINTS = re.compile(r" on [^,]+, (?:within|breaching) ")
+
+
+def limit_series(check: CheckResult) -> str | None:
+    """The series key a check's limit belongs on, or None when no chart draws its metric.
+
+    Latency checks go on their percentile's line (p50/p95/p99 only), error_rate,
+    fallback_ratio and shed_ratio on their ratio's line, throughput on requests/s; a check
+    restricted to some endpoints measures a figure the all-endpoint charts do not show.
+    """
+    if check.phase is None or _ON_ENDPOINTS.search(check.detail):
+        return None
+    if check.type == "latency":
+        m = _PERCENTILE.match(check.detail)
+        key = f"p{float(m.group(1)):g}" if m and "corrected" not in check.detail[:40] else None
+        return key if key in ("p50", "p95", "p99") else None
+    return {"error_rate": "error", "fallback_ratio": "fallback", "shed_ratio": "shed",
+            "throughput": "rps"}.get(check.type)
+
+
+def _chart(report: RunReport, p: Points, key: str, title: str, specs: list[_Spec], unit: str,
+           min_top: float = 0.0, max_top: float | None = None,
            limits: Sequence[_Bound] = ()) -> Chart:
-    duration = max(report.duration_s, report.series.t_s[-1] + report.series.bucket_s
-                   if report.series.t_s else 0.0, 1e-9)
-    phases = {p.name: p for p in report.phases}
-    checks = [c for c in report.checks if c.unit == check_unit and c.phase in phases]
+    duration = max(report.duration_s, p.t_s[-1] + p.width_s if p.t_s else 0.0, 1e-9)
+    phases = {ph.name: ph for ph in report.phases}
+    keys = {sp.key for sp in specs}
+    scale = 100.0 if unit == "%" else 1.0
+    checks = [(c, s) for c in report.checks
+              if (s := limit_series(c)) in keys and c.phase in phases]
     peak = max((v for sp in specs for v in sp.values if v is not None), default=0.0)
-    peak = max([peak, *(c.threshold * check_scale for c in checks), *(v for v, _, _ in limits)])
-    y_top, y_ticks = nice_axis(max(peak, min_top))
+    wanted = [c.threshold * scale for c, _ in checks] + [v for v, _, _ in limits]
+    near = [v for v in wanted if v <= max(peak, min_top) * AXIS_KEEP_LIMIT]
+    y_top, y_ticks = nice_axis(max([peak, min_top, *near]), max_top)
     step = y_ticks[1] - y_ticks[0] if len(y_ticks) > 1 else 1.0
     tick_digits = 0 if float(step).is_integer() else max(0, -math.floor(math.log10(step % 1)))
 
-    def show(v: float) -> str:  # tooltip values: one decimal more than the ticks
-        return f"{v:,.{tick_digits + 1}f} {unit}"
+    def show(v: float) -> str:
+        return f"{fmt.number(v)} {unit}"
 
     x = _scale(0.0, duration, LEFT, RIGHT)
     y = _scale(0.0, y_top, BOTTOM, TOP)
-    centres = [t + report.series.bucket_s / 2 for t in report.series.t_s]
-    lines = [_line(sp, centres, x, y) for sp in specs]
+    centres = [t + p.width_s / 2 for t in p.t_s]
+    names = {sp.key: sp.label for sp in specs}
+    thresholds = [
+        _threshold(x(phases[c.phase].start_s), x(phases[c.phase].end_s), c.threshold * scale,
+                   f"{names[s]} {fmt.check_expectation(c)}", c.passed, "check", s, y, y_top,
+                   f"check '{c.name}' ({c.phase}): {fmt.check_expectation(c)}")
+        for c, s in checks if c.phase is not None
+    ] + [_threshold(LEFT, RIGHT, v, label, held, "bound", specs[0].key, y, y_top)
+         for v, label, held in limits]
+    bands, markers, thresholds = place_labels(
+        _bands(report, x, duration), _markers(report, x, duration), thresholds)
     return Chart(
         key=key,
         title=title,
-        lines=lines,
-        bands=_bands(report, x, duration),
-        markers=_markers(report, x, duration),
-        phase_labels=[Tick(x(p.start_s) + 4, p.name) for p in report.phases],
+        lines=[_line(sp, centres, x, y) for sp in specs],
+        bands=bands,
+        markers=markers,
+        phase_labels=[Tick(x(ph.start_s) + 4, ph.name) for ph in report.phases],
         xticks=[Tick(x(t), time_label(t, duration)) for t in nice_ticks(duration)],
         yticks=[Tick(y(v), f"{v:,.{tick_digits}f} {unit}") for v in y_ticks],
-        hovers=_hovers(report, specs, x, show),
-        thresholds=[
-            Threshold(x(phases[c.phase].start_s), x(phases[c.phase].end_s),
-                      y(c.threshold * check_scale), f"{c.name} {fmt.check_expectation(c)}",
-                      c.passed)
-            for c in checks if c.phase is not None
-        ] + [Threshold(LEFT, RIGHT, y(v), label, held, "bound") for v, label, held in limits],
+        hovers=_hovers(p, specs, x, show),
+        thresholds=thresholds,
+        point_s=p.width_s,
+        y_top=y_top,
     )
+
+
+def _threshold(x1: float, x2: float, v: float, label: str, passed: bool, kind: str,
+               series: str, y: Callable[[float], float], y_top: float,
+               title: str = "") -> Threshold:
+    off = v > y_top
+    text = f"↑ {label} (off scale)" if off else label
+    ty = TOP if off else y(v)
+    lab = Label(x2 - 6, ty + (LABEL_H if off else -5), text, "end", 11.0, not passed)
+    if lab.box()[0] < LEFT + 2:  # a short phase: start the label at the segment's start
+        lab = Label(x1 + 6, lab.y, text, "start", 11.0, not passed)
+    return Threshold(x1, x2, ty, title or label, passed, kind, series, off, lab)
+
+
+def _overlaps(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+def _free_y(label: Label, taken: list[tuple[float, float, float, float]], down: bool) -> Label:
+    """The nearest position of ``label`` (moving down or up a label height) that overlaps nothing."""
+    for i in range(0, 40):
+        for sign in ((1, -1) if down else (-1, 1)):
+            cand = label.moved(label.y + sign * i * LABEL_H / 2)
+            y0, y1 = cand.box()[1], cand.box()[3]
+            if y0 < TOP - 2 or y1 > BOTTOM + 2:
+                continue
+            if not any(_overlaps(cand.box(), t) for t in taken):
+                return cand
+    return label
+
+
+def place_labels(bands: list[Band], markers: list[Marker],
+                 thresholds: list[Threshold]) -> tuple[list[Band], list[Marker], list[Threshold]]:
+    """Give every text a position where it overlaps no other: fault names first, then
+    failover/recovery/abort labels, then limit labels, each moved to the nearest free row."""
+    taken: list[tuple[float, float, float, float]] = []
+    placed_bands = []
+    for b in bands:
+        lab = _free_y(Label(b.x + 6, TOP + 15, f"⚡ {b.label}", bold=True), taken, True)
+        taken.append(lab.box())
+        placed_bands.append(Band(b.x, b.width, b.label, b.title, lab))
+    placed_markers = []
+    for m in markers:
+        if m.kind == "phase":
+            placed_markers.append(m)
+            continue
+        lab = _free_y(Label(m.x + 5, TOP + 34, m.label, bold=True), taken, True)
+        taken.append(lab.box())
+        placed_markers.append(Marker(m.kind, m.x, m.label, m.title, lab))
+    placed_thresholds = []
+    for th in thresholds:
+        assert th.text is not None
+        lab = _free_y(th.text, taken, th.off_scale)
+        taken.append(lab.box())
+        placed_thresholds.append(Threshold(th.x1, th.x2, th.y, th.label, th.passed, th.kind,
+                                           th.series, th.off_scale, lab))
+    return placed_bands, placed_markers, placed_thresholds
 
 
 def _line(spec: _Spec, centres: Sequence[float], x: Callable[[float], float],
@@ -225,8 +424,8 @@ def _bands(report: RunReport, x: Callable[[float], float], duration: float) -> l
         end = f.reverted_s if f.reverted_s is not None else (
             duration if f.applied_s is not None else f.planned_end_s)
         end = min(max(end, start), duration)
-        title = (f"{f.fault} ({f.type} on proxy {f.proxy}, script {f.script}): "
-                 f"{start:.1f}–{end:.1f} s")
+        title = (f"fault {f.fault} ({f.type} on proxy {f.proxy}, fault script {f.script}): "
+                 f"{fmt.seconds(start)} to {fmt.seconds(end)}")
         if f.reverted_s is None and f.applied_s is not None:
             title += " (never reverted!)"
         bands.append(Band(x(start), max(x(end) - x(start), 1.0), f.fault, title))
@@ -235,39 +434,38 @@ def _bands(report: RunReport, x: Callable[[float], float], duration: float) -> l
 
 def _markers(report: RunReport, x: Callable[[float], float], duration: float) -> list[Marker]:
     markers = [
-        Marker("phase", x(p.start_s), "", f"phase {p.name} starts at {p.start_s:.1f} s")
+        Marker("phase", x(p.start_s), "", f"phase {p.name} starts at {fmt.seconds(p.start_s)}")
         for p in report.phases if 0 < p.start_s < duration
     ]
     for t in report.timings:
         if t.failover_s is not None and t.failover_checked:
             at = t.fault_start_s + t.failover_s
-            markers.append(Marker("failover", x(at), f"failover +{t.failover_s:.1f} s",
-                                  f"{t.fault}: failover {t.failover_s:.2f} s after the fault "
-                                  f"started (at {at:.1f} s)"))
+            markers.append(Marker("failover", x(at), f"failover +{fmt.seconds(t.failover_s)}",
+                                  f"{t.fault}: failover {fmt.seconds(t.failover_s)} after the "
+                                  f"fault started (at {fmt.seconds(at)})"))
         if t.recovery_s is not None and t.fault_end_s is not None:
             at = t.fault_end_s + t.recovery_s
-            markers.append(Marker("recovery", x(at), f"recovered +{t.recovery_s:.1f} s",
-                                  f"{t.fault}: recovered {t.recovery_s:.2f} s after the fault "
-                                  f"ended (at {at:.1f} s)"))
+            markers.append(Marker("recovery", x(at), f"recovered +{fmt.seconds(t.recovery_s)}",
+                                  f"{t.fault}: recovered {fmt.seconds(t.recovery_s)} after the "
+                                  f"fault ended (at {fmt.seconds(at)})"))
     markers += [
-        Marker("abort", x(e.t_s), "aborted", f"{e.t_s:.1f} s: {e.message}")
+        Marker("abort", x(e.t_s), "aborted", f"{fmt.seconds(e.t_s)}: {e.message}")
         for e in report.events if e.kind == "aborted"
     ]
     return markers
 
 
-def _hovers(report: RunReport, specs: list[_Spec], x: Callable[[float], float],
+def _hovers(p: Points, specs: list[_Spec], x: Callable[[float], float],
             show: Callable[[float], str]) -> list[Hover]:
-    series = report.series
-    if len(series.t_s) > MAX_HOVER_BUCKETS:
+    if len(p.t_s) > MAX_HOVER_BUCKETS:
         return []
     hovers = []
-    for i, t in enumerate(series.t_s):
+    for i, t in enumerate(p.t_s):
         parts = [f"{sp.label} {show(v)}" if (v := sp.values[i]) is not None else f"{sp.label} –"
                  for sp in specs if i < len(sp.values)]
-        end = t + series.bucket_s
+        end = t + p.width_s
         hovers.append(Hover(x(t), max(x(end) - x(t), 0.5),
-                            f"{t:g}–{end:g} s: " + ", ".join(parts)))
+                            f"{fmt.number(t)}–{fmt.number(end)} s: " + ", ".join(parts)))
     return hovers
 
 
@@ -288,12 +486,17 @@ def nice_step(span: float, target_ticks: int = 5) -> float:
     return 10 * power
 
 
-def nice_axis(peak: float) -> tuple[float, list[float]]:
-    """Return a round axis top at or above ``peak`` and its ticks from 0."""
+def nice_axis(peak: float, max_top: float | None = None) -> tuple[float, list[float]]:
+    """Return a round axis top at or above ``peak`` (at most ``max_top``) and its ticks from 0."""
     peak = peak if peak > 0 else 1.0
+    if max_top is not None:
+        peak = min(peak, max_top / 1.05)
     step = nice_step(peak * 1.05, 4)
     top = math.ceil(peak * 1.05 / step) * step
-    return top, [i * step for i in range(int(round(top / step)) + 1)]
+    if max_top is not None and top > max_top:
+        top = max_top
+    ticks = [i * step for i in range(int(round(top / step)) + 1) if i * step <= top + 1e-9]
+    return top, ticks
 
 
 def nice_ticks(duration: float) -> list[float]:

@@ -2,48 +2,75 @@
 
 from __future__ import annotations
 
-from harness.results.model import CheckResult, WritesSummary
+from datetime import datetime
+
+from harness.figures import SIGNIFICANT, number  # noqa: F401 (re-exported: the one rule)
+from harness.results.model import CheckResult, RunReport, WritesSummary
 
 MISSING = "–"
 
 
-def value(number: float | None, unit: str) -> str:
-    """Format ``number`` in ``unit`` ("ms", "s", "ratio", "rps", "count") for a person to read."""
-    if number is None:
+def value(number_: float | None, unit: str) -> str:
+    """Format ``number_`` in ``unit`` ("ms", "s", "ratio", "rps", "count") for a person to read.
+
+    Three significant digits; a ratio is shown as a percentage; a count as a whole number.
+    """
+    if number_ is None:
         return MISSING
-    if unit == "ms":
-        return f"{number:,.0f} ms" if abs(number) >= 10 else f"{number:,.1f} ms"
-    if unit == "s":
-        return f"{number:,.1f} s" if abs(number) < 100 else f"{number:,.0f} s"
     if unit == "ratio":
-        return percent(number)
-    if unit == "rps":
-        return f"{number:,.1f} rps"
+        return percent(number_)
     if unit == "count":
-        return f"{number:,.0f}"
-    return f"{number:,.4g} {unit}".rstrip()
+        return f"{number_:,.0f}"
+    return f"{number(number_)} {unit}".rstrip()
 
 
 def percent(ratio: float | None) -> str:
-    """Format a ratio (0..1) as a percentage with sensible precision."""
+    """Format a ratio (0..1) as a percentage, three significant digits: ``23.5 %``, ``0.25 %``."""
     if ratio is None:
         return MISSING
-    pct = ratio * 100
-    if pct == 0:
-        return "0 %"
-    if abs(pct) < 1:
-        return f"{pct:.2f} %"
-    return f"{pct:.1f} %"
+    return f"{number(ratio * 100)} %"
 
 
-def ms(number: float | None) -> str:
+def unit_label(unit: str) -> str:
+    """The unit as figures are shown: a ratio is shown as a percentage."""
+    return "%" if unit == "ratio" else unit
+
+
+def when(stamp: datetime | str | None) -> str:
+    """A timestamp for people: ``2026-11-25 23:05:38 UTC`` (seconds, the zone named)."""
+    if stamp is None:
+        return MISSING
+    if isinstance(stamp, str):
+        try:
+            stamp = datetime.fromisoformat(stamp)
+        except ValueError:
+            return stamp
+    zone = stamp.strftime("%Z") or ("UTC" if stamp.utcoffset() is None else stamp.strftime("%z"))
+    return f"{stamp:%Y-%m-%d %H:%M:%S} {zone}"
+
+
+def fault_names(report: RunReport, scripts: list[str]) -> list[str]:
+    """The faults of ``scripts`` by their own names (what the charts and timings say).
+
+    One name per fault in every format: the fault's name (``orders-primary-down``); its
+    script (``orders-primary-outage``) is named only where it is described. A script with no
+    recorded window (never applied) is shown by its script name.
+    """
+    names: list[str] = []
+    for script in scripts:
+        found = [f.fault for f in report.faults if f.script == script]
+        names += [n for n in dict.fromkeys(found) if n not in names] or [script]
+    return names
+
+
+def ms(number_: float | None) -> str:
     """Format milliseconds without the unit (for tables whose header names it)."""
-    return MISSING if number is None else f"{number:,.0f}"
+    return number(number_)
 
 
-def seconds(number: float | None) -> str:
-    """Format seconds with the unit, one decimal."""
-    return MISSING if number is None else f"{number:,.1f} s"
+def seconds(number_: float | None) -> str:
+    """Format seconds with the unit, three significant digits: ``0.9 s``, ``13.6 s``."""
+    return MISSING if number_ is None else f"{number(number_)} s"
 
 
 def timing(number: float | None, no_data: str | None) -> str:

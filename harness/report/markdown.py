@@ -12,15 +12,13 @@ from harness.results.model import RunReport
 def render(report: RunReport) -> str:
     """Return the Markdown summary of ``report`` (for a CI step summary or a PR comment)."""
     v = style(report.verdict)
-    failed = sum(not c.passed for c in report.checks)
     lines = [
         f"## {v.emoji} {v.label}: {cell(report.drill)}",
         "",
         f"**{cell(report.verdict_reason)}**",
         "",
-        f"Target `{report.target_url}` · run `{report.run_id}` · started {report.started_at}"
-        f" · {fmt.seconds(report.duration_s)} · {len(report.checks) - failed}/"
-        f"{len(report.checks)} checks passed",
+        f"Target `{report.target_url}` · run `{report.run_id}` · started "
+        f"{fmt.when(report.started_at)} · {fmt.seconds(report.duration_s)}",
         "",
         "### Checks",
         "",
@@ -33,7 +31,7 @@ def render(report: RunReport) -> str:
                     cell(c.phase or "whole drill"),
                     fmt.value(c.measured, c.unit),
                     fmt.check_expectation(c),
-                    c.unit,
+                    fmt.unit_label(c.unit),
                 ]
                 for c in report.checks
             ],
@@ -49,7 +47,7 @@ def render(report: RunReport) -> str:
             [
                 [
                     cell(p.name), f"{p.start_s:g}–{p.end_s:g} s", f"{p.requests:,}",
-                    f"{p.rps:,.1f}", fmt.percent(p.error_ratio), fmt.percent(p.fallback_ratio),
+                    fmt.number(p.rps), fmt.percent(p.error_ratio), fmt.percent(p.fallback_ratio),
                     fmt.percent(p.shed_ratio), fmt.ms(p.p50_ms), fmt.ms(p.p95_ms),
                     fmt.ms(p.p99_ms),
                 ]
@@ -109,7 +107,7 @@ def _resilience(report: RunReport) -> list[str]:
             line = line.replace(lost, f", **{lost[2:]}**", 1)
         extras.append(f"Writes: {line}")
     if report.sustainable_peak is not None:
-        extras.append(f"Sustainable peak: {report.sustainable_peak:,.1f}")
+        extras.append(f"Sustainable peak: {fmt.number(report.sustainable_peak)}")
     if extras:
         lines += ["", *(f"- {e}" for e in extras)]
     return lines
@@ -123,12 +121,12 @@ def _check_notes(report: RunReport) -> list[str]:
 def _generator_line(report: RunReport) -> str:
     g = report.generator
     assert g is not None
-    bounds = f"bounds {fmt.value(g.lag_limit_ms, 'ms')}, {g.cpu_limit_percent:g} %"
+    bounds = f"bounds {fmt.value(g.lag_limit_ms, 'ms')}, {fmt.number(g.cpu_limit_percent)} %"
     if g.drill is None:
         return f"Load generator: no figures within the drill ({bounds})"
     figures = (
         f"worst event-loop lag {fmt.value(g.drill.lag_max_ms, 'ms')}, CPU up to "
-        f"{g.drill.cpu_max_percent:.0f} % of a core ({bounds})"
+        f"{fmt.number(g.drill.cpu_max_percent)} % of a core ({bounds})"
     )
     if g.limited_phases:
         return (

@@ -117,16 +117,21 @@ def _check(name: str, type_: str, phase: str | None, cmp: str, threshold: float,
 
 def _checks() -> list[CheckResult]:
     return [
-        _check("baseline-p95", "latency_p95", "baseline", "<=", 250, 121.0, "ms"),
-        _check("baseline-errors", "error_ratio", "baseline", "<=", 0.01, 0.002, "ratio"),
-        _check("fault-errors", "error_ratio", "fault", "<=", 0.05, 0.038, "ratio"),
-        _check("fault-p99", "latency_p99", "fault", "<=", 1500, 2380.0, "ms",
-               "p99 over the fault phase was 2,380 ms: requests in the 1.2 s before failover "
-               "waited for the 2 s client timeout."),
-        _check("fault-fallback", "fallback_ratio", "fault", "<=", 0.40, 0.23, "ratio"),
-        _check("failover-time", "failover", None, "<=", 3.0, FAILOVER_S, "s"),
-        _check("recovery-time", "recovery", None, "<=", 5.0, RECOVERY_S, "s"),
-        _check("recovery-shed", "shed_ratio", "recovery", "<=", 0.02, 0.004, "ratio"),
+        _check("baseline-p95", "latency", "baseline", "<=", 250, 121.0, "ms",
+               "p95 latency was 121 ms in phase 'baseline', within ≤ 250 ms"),
+        _check("baseline-errors", "error_rate", "baseline", "<=", 0.01, 0.002, "ratio",
+               "error ratio was 0.2 % in phase 'baseline', within ≤ 1 %"),
+        _check("fault-errors", "error_rate", "fault", "<=", 0.05, 0.038, "ratio",
+               "error ratio was 3.8 % in phase 'fault', within ≤ 5 %"),
+        _check("fault-p99", "latency", "fault", "<=", 1500, 2380.0, "ms",
+               "p99 latency was 2,380 ms in phase 'fault', breaching ≤ 1,500 ms: requests in "
+               "the 1.2 s before failover waited for the 2 s client timeout."),
+        _check("fault-fallback", "fallback_ratio", "fault", "<=", 0.40, 0.23, "ratio",
+               "fallback ratio was 23 % in phase 'fault', within ≤ 40 %"),
+        _check("failover-time", "failover_time", None, "<=", 3.0, FAILOVER_S, "s"),
+        _check("recovery-time", "recovery_time", None, "<=", 5.0, RECOVERY_S, "s"),
+        _check("recovery-shed", "shed_ratio", "recovery", "<=", 0.02, 0.004, "ratio",
+               "shed ratio was 0.4 % in phase 'recovery', within ≤ 2 %"),
         _check("no-lost-writes", "lost_writes", None, "<=", 0, 0, "count"),
     ]
 

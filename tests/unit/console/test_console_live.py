@@ -49,7 +49,7 @@ def test_plain_line_has_every_figure() -> None:
     """A plain line names time, phase, time left, users, rps, p95, errors and the active faults."""
     line = plain_line(status())
     assert line == (
-        "[   6.2/18 s] phase outage (6 s left) users 12 rps 12 p95 118 ms errors 2.1% "
+        "[   6.2/18 s] phase outage (6 s left) users 12 rps 11.6 p95 118 ms errors 2.1 % "
         f"faults: {FAULT}"
     )
 
@@ -72,9 +72,9 @@ def test_panel_shows_every_figure() -> None:
     assert "drill 6.2 / 18 s" in text
     for row in (
         "outage (6 s left)",
-        "requests/s     12",
+        "requests/s     11.6",
         "118 ms",
-        "2.1%",
+        "2.1 %",
         FAULT,
         "error_ratio > 0.5 for 5 s",
     ):

@@ -134,7 +134,7 @@ def test_markdown_marks_the_check_and_adds_the_generator_line() -> None:
     )
     healthy = markdown.render(with_generator(limited=False))
     assert "⚠️" not in healthy
-    assert "- Load generator: worst event-loop lag 4.0 ms, CPU up to 40 % of a core" in healthy
+    assert "- Load generator: worst event-loop lag 4 ms, CPU up to 40 % of a core" in healthy
 
 
 def test_json_round_trips_the_generator_fields() -> None:

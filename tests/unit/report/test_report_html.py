@@ -107,7 +107,7 @@ def test_timeline_lists_every_event(tags: _Tags, report: RunReport) -> None:
 
 def test_load_and_writes_summaries(page: str) -> None:
     """Load (intended vs achieved, dropped arrivals) and writes (acknowledged, verified) show."""
-    assert "48.7 rps" in page and "50.0 rps" in page and "Dropped arrivals" in page
+    assert "48.7 rps" in page and "50 rps" in page and "Dropped arrivals" in page
     assert 'id="writes"' in page and "412" in page
 
 
@@ -116,7 +116,7 @@ def test_lost_ids_and_sustainable_peak_show_when_present(report: RunReport) -> N
     assert report.writes is not None
     writes = report.writes.model_copy(update={"lost": ["T-1041", "T-1077"], "verified": 410})
     page = html.render(report.model_copy(update={"writes": writes, "sustainable_peak": 180.0}))
-    assert "T-1041, T-1077" in page and 'id="sustainable-peak"' in page and "180.0" in page
+    assert "T-1041, T-1077" in page and 'id="sustainable-peak"' in page and ">180<" in page
 
 
 def test_text_from_the_report_is_escaped(report: RunReport) -> None:

@@ -33,7 +33,7 @@ def test_phase_table_has_a_row_per_phase(report: RunReport) -> None:
     """The phase table lists each phase with its ratios and percentiles."""
     rows = _table_after(markdown.render(report), "### Phases")
     assert len(rows) == 2 + len(report.phases)
-    assert rows[3].startswith("| fault | 10–30 s | 958 | 47.9 | 3.8 % | 23.0 % | 6.0 % |")
+    assert rows[3].startswith("| fault | 10–30 s | 958 | 47.9 | 3.8 % | 23 % | 6 % |")
 
 
 def test_pipes_in_names_do_not_break_the_table(report: RunReport) -> None:
