@@ -14,10 +14,11 @@ from harness.checks import CheckContext
 from harness.checks.resilience import report_timings
 from harness.drill.loader import step_level
 from harness.drill.model import Drill, LoadModel, WriteRule
+from harness.errors import InputError
 from harness.metrics.generator import GeneratorBounds, GeneratorStore
 from harness.metrics.store import MetricStore
 from harness.metrics.summary import PhaseSpan, phase_summaries, time_series
-from harness.results.files import RunData
+from harness.results.files import RAW, RUN, RunData
 from harness.results.model import (
     CheckResult,
     EventKind,
@@ -33,6 +34,7 @@ from harness.results.model import (
     WritesSummary,
 )
 from harness.results.raw import DROPPED_ENDPOINT, AckedWrite, WriteKind
+from harness.validation import validate
 
 CLOSED_MODEL_NOTE = (
     "Closed model: latencies are as measured, not corrected for coordinated omission. Each "
@@ -45,7 +47,7 @@ CLOSED_MODEL_NOTE = (
 def build_report(run_dir: Path) -> RunReport:
     """The report of the run in ``run_dir``, built from its raw files alone."""
     data = RunData(run_dir)
-    drill = Drill.model_validate(data.meta.drill)
+    drill = _drill_of(data)
     spans = [
         PhaseSpan(name, start, end, faults=_phase_faults(drill, name))
         for name, start, end in drill.phase_windows()
@@ -57,7 +59,9 @@ def build_report(run_dir: Path) -> RunReport:
     peak, capacity_check = _capacity(drill, checks)
     if capacity_check is not None:
         checks.append(capacity_check)
-    verdict, reason = judge(data.events, checks, capacity=capacity_check is not None)
+    verdict, reason = judge(
+        data.events, checks, capacity=capacity_check is not None, damage=data.damage
+    )
     ended = next((e for e in data.events if e.kind is EventKind.RUN_ENDED), None)
     duration_s = ended.t_s if ended else max((e.t_s for e in data.events), default=0.0)
     phases, series, generator = _with_generator(
@@ -219,10 +223,27 @@ def _rule_seen(
     )
 
 
+def _drill_of(data: RunData) -> Drill:
+    """The drill ``run.json`` describes; InputError naming the file when it is damaged."""
+    source = f"{data.run_dir / RAW / RUN} > drill"
+    drill = validate(Drill, data.meta.drill, source=source)
+    if abs(drill.bucket_s - data.meta.bucket_s) > 1e-9:
+        raise InputError(
+            f"{source}: damaged: bucket_s {drill.bucket_s:g} differs from the run's "
+            f"{data.meta.bucket_s:g}; restore the file or re-run the drill"
+        )
+    return drill
+
+
 def judge(
-    events: list[TimelineEvent], checks: list[CheckResult], *, capacity: bool = False
+    events: list[TimelineEvent],
+    checks: list[CheckResult],
+    *,
+    capacity: bool = False,
+    damage: list[str] | None = None,
 ) -> tuple[Verdict, str]:
-    """The verdict and one sentence saying why."""
+    """The verdict and one sentence saying why; damaged raw files (``damage``) make any run
+    that was not aborted or failed by its infrastructure inconclusive."""
     kinds = {e.kind for e in events}
     aborted = next((e for e in events if e.kind is EventKind.ABORTED), None)
     if aborted is not None:
@@ -237,6 +258,12 @@ def judge(
     )
     if infra is not None:
         return Verdict.INCONCLUSIVE, infra.message
+    if damage:
+        more = f" (and {len(damage) - 1} more)" if len(damage) > 1 else ""
+        return Verdict.INCONCLUSIVE, (
+            f"the run's raw files are damaged, so its figures cannot be trusted: {damage[0]}"
+            f"{more} - restore the files or re-run the drill"
+        )
     if EventKind.RUN_ENDED not in kinds:
         return Verdict.INCONCLUSIVE, "the run did not record its end (it crashed or was killed)"
     # a capacity search is judged on its peak and the drill-wide checks; each step's checks

@@ -11,6 +11,7 @@ from harness.drill.model import Drill, TargetSpec
 from harness.drill.plan import plan_drill
 from harness.drill.runner import RunSettings, run_plan
 from harness.report.writer import write_reports
+from harness.results.files import new_run_dir
 from harness.results.model import RunReport
 from harness.validation import validate
 
@@ -29,7 +30,10 @@ def run_and_report(
 ) -> tuple[RunReport, Path]:
     """Run ``drill`` and write every report format; returns the report and the run directory.
 
-    ``on_warning`` hears what planning found worth a look but not wrong for sure."""
+    ``on_warning`` hears what planning found worth a look but not wrong for sure. A
+    ``run_id`` whose folder exists is refused before anything is touched."""
+    if run_id is not None:
+        new_run_dir(reports_dir, run_id)
     if target_url:
         drill = with_target_url(drill, target_url)
     plan = plan_drill(drill, drill_file=drill_file, allow_remote=allow_remote)
