@@ -39,11 +39,13 @@ EXAMPLES = {
 }
 
 
-def _command(sub: argparse._SubParsersAction, name: str, help_text: str) -> argparse.ArgumentParser:
+def _command(
+    sub: argparse._SubParsersAction, name: str, help_text: str, more: str = ""
+) -> argparse.ArgumentParser:
     return sub.add_parser(
         name,
         help=help_text,
-        description=help_text,
+        description=help_text + (f"\n\n{more}" if more else ""),
         epilog=f"example:\n  {EXAMPLES[name]}",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -64,31 +66,43 @@ def _parser() -> argparse.ArgumentParser:
     _add_run_options(run)
 
     validate = _command(sub, "validate", "validate drill files (and the fault scripts they use)")
-    validate.add_argument("drills", type=Path, nargs="+")
+    validate.add_argument("drills", type=Path, nargs="+", help="drill files (YAML)")
 
     _command(sub, "schema", "print the JSON Schema of drill files, for editors")
 
     report = _command(sub, "report", "rebuild every report format of a run from its raw results")
-    report.add_argument("run_dir", type=Path)
+    report.add_argument("run_dir", type=Path, help="run directory (reports/<run-id>) with raw/")
 
     compare = _command(
-        sub, "compare", "compare a candidate run with a baseline; exit 1 on regression"
+        sub, "compare", "compare a candidate run with a baseline; exit 1 on regression",
+        "A figure is a regression when it moved beyond its tolerance below AND beyond the\n"
+        "run-to-run spread: p95/p99 when the runs' 99 % confidence intervals (from each\n"
+        "phase's latency histogram in raw/metrics.jsonl) do not overlap; a ratio or the\n"
+        "throughput when a one-sided test on the counts clears p < 0.001 shared over the\n"
+        "figures compared. Runs of different drill definitions are compared with a\n"
+        "warning. See docs/reports.md.",
     )
-    compare.add_argument("baseline", type=Path, help="run directory or report.json")
-    compare.add_argument("candidate", type=Path, help="run directory or report.json")
-    compare.add_argument("--latency-pct", type=float, default=10.0, help="allowed p95/p99 rise, %%")
-    compare.add_argument(
-        "--latency-floor-ms", type=float, default=5.0, help="ignore rises below this"
-    )
-    compare.add_argument("--error-ratio", type=float, default=0.01, help="allowed error-ratio rise")
-    compare.add_argument("--rps-pct", type=float, default=10.0, help="allowed throughput drop, %%")
-    compare.add_argument(
-        "--timing-s", type=float, default=1.0, help="allowed failover/recovery rise"
-    )
+    compare.add_argument("baseline", type=Path, help="the reference run: run directory or report.json")
+    compare.add_argument("candidate", type=Path, help="the run judged: run directory or report.json")
+    compare.add_argument("--latency-pct", type=float, default=10.0,
+                         help="allowed p95/p99 rise, %% (default: %(default)g)")
+    compare.add_argument("--latency-floor-ms", type=float, default=5.0,
+                         help="ignore p95/p99 rises smaller than this, ms (default: %(default)g)")
+    compare.add_argument("--error-ratio", type=float, default=0.01,
+                         help="allowed error-ratio rise, absolute share (default: %(default)g)")
+    compare.add_argument("--fallback-ratio", type=float, default=0.05,
+                         help="allowed fallback-ratio rise, absolute share (default: %(default)g)")
+    compare.add_argument("--shed-ratio", type=float, default=0.02,
+                         help="allowed shed-ratio rise, absolute share (default: %(default)g)")
+    compare.add_argument("--rps-pct", type=float, default=10.0,
+                         help="allowed throughput drop, %% (default: %(default)g)")
+    compare.add_argument("--timing-s", type=float, default=1.0,
+                         help="allowed failover/recovery rise, s (default: %(default)g)")
     compare.add_argument("--markdown", type=Path, help="also write the comparison as Markdown here")
 
     cleanup = _command(sub, "cleanup", "remove faults left by drills that were killed")
-    cleanup.add_argument("--toxiproxy-url", default="http://127.0.0.1:8474")
+    cleanup.add_argument("--toxiproxy-url", default="http://127.0.0.1:8474",
+                         help="Toxiproxy API to clean (default: %(default)s)")
     cleanup.add_argument("--run-id", help="only this run's faults (default: runs no longer alive)")
     cleanup.add_argument(
         "--force-unowned",
@@ -97,14 +111,19 @@ def _parser() -> argparse.ArgumentParser:
     )
 
     demo = _command(sub, "demo", "start the reference system and Toxiproxy, run a failover drill")
-    demo.add_argument("--drill", type=Path, default=DEMO_DRILL)
-    demo.add_argument("--reports-dir", type=Path, default=Path("reports"))
-    demo.add_argument("--live", choices=["auto", "rich", "plain", "off"], default="auto")
+    demo.add_argument("--drill", type=Path, default=DEMO_DRILL,
+                      help="drill to run (default: drills/orders-primary-outage.yaml)")
+    demo.add_argument("--reports-dir", type=Path, default=Path("reports"), help=REPORTS_DIR_HELP)
+    demo.add_argument("--live", choices=["auto", "rich", "plain", "off"], default="auto",
+                      help=LIVE_HELP)
 
     system = _command(sub, "system", "start/stop the reference customer-service system")
-    system.add_argument("args", nargs=argparse.REMAINDER, help="up | down | status, see --help")
+    system.add_argument("args", nargs=argparse.REMAINDER,
+                        help="up | down | status | restart and their options "
+                        "(`harness system --help`, `harness system up --help`)")
     proxy = _command(sub, "toxiproxy", "serve the embedded Toxiproxy-compatible server")
-    proxy.add_argument("args", nargs=argparse.REMAINDER, help="options of `toxiserver --help`")
+    proxy.add_argument("args", nargs=argparse.REMAINDER,
+                       help="the server's options (`harness toxiproxy --help` lists them)")
 
     worker = _command(sub, "worker", "run a Locust worker for a drill whose load.workers > 0")
     worker.add_argument("--master-host", default="127.0.0.1", help="host running `harness run`")
@@ -115,13 +134,19 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+REPORTS_DIR_HELP = "where run directories are written (default: reports)"
+LIVE_HELP = ("live view: rich panel on a terminal, plain lines elsewhere, or off "
+             "(default: auto)")
+
+
 def _add_run_options(run: argparse.ArgumentParser) -> None:
     run.add_argument("--target-url", help="override target.url of the drill")
     run.add_argument("--toxiproxy-url", help="override toxiproxy.url ('embedded' starts one)")
-    run.add_argument("--reports-dir", type=Path, default=Path("reports"))
+    run.add_argument("--reports-dir", type=Path, default=Path("reports"), help=REPORTS_DIR_HELP)
     run.add_argument("--run-id", help="name of the run directory (default: time, drill, random)")
     run.add_argument("--allow-remote", action="store_true", help="allow non-loopback targets")
-    run.add_argument("--live", choices=["auto", "rich", "plain", "off"], default="auto")
+    run.add_argument("--live", choices=["auto", "rich", "plain", "off"], default="auto",
+                     help=LIVE_HELP)
 
 
 def _parse(argv: list[str]) -> argparse.Namespace:
@@ -133,11 +158,9 @@ def _parse(argv: list[str]) -> argparse.Namespace:
     parser = _parser()
     command = next((i for i, arg in enumerate(argv) if not arg.startswith("-")), None)
     if command is not None and argv[command] in _PASSTHROUGH:
-        rest = argv[command + 1 :]
-        if rest[:1] not in (["-h"], ["--help"]):
-            args = parser.parse_args(argv[: command + 1])
-            args.args = rest
-            return args
+        args = parser.parse_args(argv[: command + 1])
+        args.args = argv[command + 1 :]  # --help too: the tool's own help, under our name
+        return args
     return parser.parse_args(argv)
 
 
@@ -283,6 +306,11 @@ def _report(args: argparse.Namespace) -> int:
     return VERDICT_EXIT[report.verdict]
 
 
+def _run_dir(path: Path) -> Path:
+    """The run directory of a report path (a directory, or its report.json)."""
+    return path if path.is_dir() else path.parent
+
+
 def _compare(args: argparse.Namespace) -> int:
     from harness.report.compare import Tolerances, compare, load_report
 
@@ -291,10 +319,15 @@ def _compare(args: argparse.Namespace) -> int:
         latency_floor_ms=args.latency_floor_ms,
         error_ratio_abs=args.error_ratio,
         rps_drop_rel=args.rps_pct / 100,
+        fallback_ratio_abs=args.fallback_ratio,
+        shed_ratio_abs=args.shed_ratio,
         failover_slack_s=args.timing_s,
         recovery_slack_s=args.timing_s,
     )
-    comparison = compare(load_report(args.baseline), load_report(args.candidate), tolerances)
+    comparison = compare(
+        load_report(args.baseline), load_report(args.candidate), tolerances,
+        _run_dir(args.baseline), _run_dir(args.candidate),
+    )
     print(comparison.to_text())
     if args.markdown:
         args.markdown.write_text(comparison.to_markdown(), encoding="utf-8")
@@ -345,14 +378,14 @@ def _demo(args: argparse.Namespace) -> int:
 def _system(args: argparse.Namespace) -> int:
     from helpdesk.cli import main as helpdesk_main
 
-    helpdesk_main(args.args)
+    helpdesk_main(args.args, prog="harness system")
     return EXIT_PASS
 
 
 def _toxiproxy(args: argparse.Namespace) -> int:
     from toxiserver.cli import main as toxiserver_main
 
-    toxiserver_main(args.args)
+    toxiserver_main(args.args, prog="harness toxiproxy")
     return EXIT_PASS
 
 

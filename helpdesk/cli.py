@@ -23,26 +23,33 @@ from helpdesk.launcher import (
     stop_system,
 )
 
+STATE_DIR_HELP = "where pid files, logs and databases live (default: .helpdesk)"
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="helpdesk", description=__doc__.splitlines()[0])
-    sub = parser.add_subparsers(dest="command", required=True)
-    up = sub.add_parser("up", help="start the dependencies and the front")
+
+def _parser(prog: str = "helpdesk") -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=prog, description="Start, stop and inspect the reference customer-service system."
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    up = sub.add_parser("up", help="start the dependencies and the front",
+                        description="start the dependencies and the front")
     up.add_argument("--port", type=int, default=8080, help="front port (0 = any free port)")
-    up.add_argument("--host", default="127.0.0.1")
+    up.add_argument("--host", default="127.0.0.1", help="front host (default: %(default)s)")
     up.add_argument("--toxiproxy", metavar="URL", help="route dependencies through Toxiproxy")
     up.add_argument("--disable", default="", metavar="LIST", help="e.g. failover,outbox")
-    up.add_argument("--agents", type=int, default=2)
-    up.add_argument("--state-dir", type=Path, default=Path(".helpdesk"))
+    up.add_argument("--agents", type=int, default=2,
+                    help="agent service processes (default: %(default)s)")
+    up.add_argument("--state-dir", type=Path, default=Path(".helpdesk"), help=STATE_DIR_HELP)
     up.add_argument("--foreground", action="store_true", help="run until Ctrl-C, then stop")
-    for name in ("down", "status"):
-        cmd = sub.add_parser(name, help=f"{name} the helpdesk of a state dir")
-        cmd.add_argument("--state-dir", type=Path, default=Path(".helpdesk"))
+    for name, text in (("down", "stop every process of the helpdesk of a state dir"),
+                       ("status", "list the helpdesk's processes, their ports and if they run")):
+        cmd = sub.add_parser(name, help=text, description=text)
+        cmd.add_argument("--state-dir", type=Path, default=Path(".helpdesk"), help=STATE_DIR_HELP)
     restart = sub.add_parser(
         "restart", help="start a dependency that died again on its port, wait until it answers"
     )
     restart.add_argument("role", help="nlu, kb, orders_primary, orders_replica, tickets, agents")
-    restart.add_argument("--state-dir", type=Path, default=Path(".helpdesk"))
+    restart.add_argument("--state-dir", type=Path, default=Path(".helpdesk"), help=STATE_DIR_HELP)
     restart.add_argument("--timeout-s", type=float, default=20.0, help="readiness time limit")
     return parser
 
@@ -92,9 +99,9 @@ def _status(args: argparse.Namespace) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Entry point of the ``helpdesk`` console script."""
-    args = _parser().parse_args(argv)
+def main(argv: list[str] | None = None, prog: str = "helpdesk") -> None:
+    """Entry point of the ``helpdesk`` console script (``prog``: the name in help and errors)."""
+    args = _parser(prog).parse_args(argv)
     try:
         if args.command == "up":
             code = _up(args)

@@ -5,21 +5,36 @@
 
 Phases are matched by name, faults (failover/recovery timings) by fault name, checks by
 check name. A figure missing on either side is not compared; it is listed in ``notes``.
+
+A per-phase figure is a regression only when it moved beyond its tolerance AND beyond
+the run-to-run spread (``harness.report.spread``: percentile confidence intervals from
+the runs' histograms, significance tests on counts), so two runs of the same healthy
+drill compare clean. Two runs of different drill definitions get a warning in ``notes``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field, fields
+from pathlib import Path
 
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
 from harness.errors import InputError
+from harness.metrics.histogram import Latency
 from harness.report import fmt
 from harness.report.loading import load_report
 from harness.report.markdown import cell, table
+from harness.report.spread import (
+    MIN_TAIL,
+    percentile_interval,
+    phase_latencies,
+    proportion_z,
+    rate_drop_z,
+    z_limit,
+)
 from harness.report.verdicts import style
 from harness.results.model import CheckResult, PhaseSummary, RunReport
 
@@ -186,14 +201,26 @@ class Comparison:
         return Group(*parts)
 
 
-def compare(baseline: RunReport, candidate: RunReport, tolerances: Tolerances) -> Comparison:
-    """Compare ``candidate`` with ``baseline`` and list what moved beyond ``tolerances``."""
+def compare(baseline: RunReport, candidate: RunReport, tolerances: Tolerances,
+            baseline_dir: Path | None = None, candidate_dir: Path | None = None) -> Comparison:
+    """Compare ``candidate`` with ``baseline`` and list what moved beyond ``tolerances``
+    and beyond the run-to-run spread.
+
+    ``baseline_dir``/``candidate_dir``: the run directories, whose ``raw/metrics.jsonl``
+    gives each phase's latency histogram (percentile confidence intervals).
+    """
     notes: list[str] = []
     if baseline.drill != candidate.drill:
         notes.append(f"different drills: baseline {baseline.drill!r}, "
                      f"candidate {candidate.drill!r}; matching phases by name anyway")
+    notes += [f"WARNING: the drill definitions differ: {d}" for d in
+              definition_differences(baseline, candidate)]
+    spread = (
+        phase_latencies(baseline_dir, baseline) if baseline_dir else None,
+        phase_latencies(candidate_dir, candidate) if candidate_dir else None,
+    )
     changes = [
-        *_phases(baseline, candidate, tolerances, notes),
+        *_phases(baseline, candidate, tolerances, notes, spread),
         *_timings(baseline, candidate, tolerances, notes),
         *_writes(baseline, candidate, tolerances, notes),
         *_checks(baseline, candidate),
@@ -222,35 +249,110 @@ def _judge(metric: str, phase: str | None, base: float, cand: float, margin: flo
     return None
 
 
+def definition_differences(base: RunReport, cand: RunReport) -> list[str]:
+    """What differs between the two runs' drill definitions, as seen in their reports:
+    phases (names, times), checks (type, phase, limit), faults (type, planned window), load."""
+    def phases(r: RunReport) -> list[str]:
+        return [f"{p.name} {fmt.number(p.start_s)}-{fmt.number(p.end_s)} s" for p in r.phases]
+
+    def checks(r: RunReport) -> list[str]:
+        return [f"{c.name} ({c.type}, {c.phase or 'drill'}) {c.comparator} "
+                f"{fmt.value(c.threshold, c.unit)}" for c in r.checks]
+
+    def faults(r: RunReport) -> list[str]:
+        return [f"{f.fault} ({f.type} on {f.proxy}) {fmt.number(f.planned_start_s)}-"
+                f"{fmt.number(f.planned_end_s)} s" for f in r.faults]
+
+    def load(r: RunReport) -> list[str]:
+        return [f"{r.load.model}, intended {fmt.value(r.load.intended_rps, 'rps')}"]
+
+    out = []
+    for what, get in (("phases", phases), ("checks", checks), ("faults", faults),
+                      ("load", load)):
+        b, c = get(base), get(cand)
+        if b != c:
+            only_b = [x for x in b if x not in c] or ["(order)"]
+            only_c = [x for x in c if x not in b] or ["(order)"]
+            out.append(f"{what}: baseline has {'; '.join(only_b)}, candidate has "
+                       f"{'; '.join(only_c)}")
+    return out
+
+
+_Spread = tuple[dict[str, Latency] | None, dict[str, Latency] | None]
+
+
 def _phases(base: RunReport, cand: RunReport, tol: Tolerances,
-            notes: list[str]) -> Iterator[Change | None]:
+            notes: list[str], spread: _Spread = (None, None)) -> Iterator[Change | None]:
     cand_phases = {p.name: p for p in cand.phases}
     for b in base.phases:
         c = cand_phases.get(b.name)
         if c is None:
             notes.append(f"phase {b.name!r} is only in the baseline; not compared")
             continue
-        yield from _phase(b, c, tol, notes)
+        hists = (spread[0].get(b.name) if spread[0] else None,
+                 spread[1].get(b.name) if spread[1] else None)
+        yield from _phase(b, c, tol, notes, hists, z_limit(4 * len(base.phases)))
     for name in cand_phases.keys() - {p.name for p in base.phases}:
         notes.append(f"phase {name!r} is only in the candidate; not compared")
 
 
-def _phase(b: PhaseSummary, c: PhaseSummary, tol: Tolerances,
-           notes: list[str]) -> Iterator[Change | None]:
-    for metric in ("p95_ms", "p99_ms"):
+def _phase(b: PhaseSummary, c: PhaseSummary, tol: Tolerances, notes: list[str],
+           hists: tuple[Latency | None, Latency | None] = (None, None),
+           z_min: float = z_limit(1)) -> Iterator[Change | None]:
+    for metric, q in (("p95_ms", 0.95), ("p99_ms", 0.99)):
         bv, cv = getattr(b, metric), getattr(c, metric)
         if bv is None or cv is None:
             notes.append(f"phase {b.name!r}: {metric} missing in the "
                          f"{'baseline' if bv is None else 'candidate'}; not compared")
             continue
         margin = max(bv * tol.latency_rel, tol.latency_floor_ms)
-        yield _judge(metric, b.name, bv, cv, margin, "ms")
+        change = _judge(metric, b.name, bv, cv, margin, "ms")
+        if change is not None and not _latency_beyond_spread(b, c, q, hists):
+            notes.append(f"phase {b.name!r}: {metric} {fmt.value(bv, 'ms')} -> "
+                         f"{fmt.value(cv, 'ms')} is within the run-to-run spread; not counted")
+            change = None
+        yield change
     for metric, margin in (("error_ratio", tol.error_ratio_abs),
                            ("fallback_ratio", tol.fallback_ratio_abs),
                            ("shed_ratio", tol.shed_ratio_abs)):
-        yield _judge(metric, b.name, getattr(b, metric), getattr(c, metric), margin, "ratio")
-    yield _judge("rps", b.name, b.rps, c.rps, b.rps * tol.rps_drop_rel, "rps",
-                 lower_is_better=False)
+        bv, cv = getattr(b, metric), getattr(c, metric)
+        change = _judge(metric, b.name, bv, cv, margin, "ratio")
+        kb, kc = round(bv * b.requests), round(cv * c.requests)
+        z = proportion_z(kb, b.requests, kc, c.requests)
+        if change is not None and abs(z) <= z_min:
+            notes.append(f"phase {b.name!r}: {metric} {fmt.percent(bv)} -> {fmt.percent(cv)} "
+                         f"({kb:,} of {b.requests:,} vs {kc:,} of {c.requests:,}) is within "
+                         f"the run-to-run spread (z = {fmt.number(z)}); not counted")
+            change = None
+        yield change
+    change = _judge("rps", b.name, b.rps, c.rps, b.rps * tol.rps_drop_rel, "rps",
+                    lower_is_better=False)
+    db, dc = b.end_s - b.start_s, c.end_s - c.start_s
+    z = rate_drop_z(round(b.rps * db), db, round(c.rps * dc), dc)
+    if change is not None and abs(z) <= z_min:
+        notes.append(f"phase {b.name!r}: rps {fmt.value(b.rps, 'rps')} -> "
+                     f"{fmt.value(c.rps, 'rps')} is within the run-to-run spread; not counted")
+        change = None
+    yield change
+
+
+def _latency_beyond_spread(b: PhaseSummary, c: PhaseSummary, q: float,
+                           hists: tuple[Latency | None, Latency | None]) -> bool:
+    """True when both phases have at least MIN_TAIL requests above the percentile and,
+    with histograms, the two percentiles' 99 % intervals do not overlap.
+
+    Requests of a phase are not independent (a slow second slows many), so a percentile
+    resting on a handful of requests is not judged even when its interval looks narrow.
+    """
+    if min(b.requests, c.requests) * (1 - q) < MIN_TAIL:
+        return False
+    hb, hc = hists
+    if hb is not None and hc is not None and hb.count and hc.count:
+        ib, ic = percentile_interval(hb, q), percentile_interval(hc, q)
+        if ib is None or ic is None:
+            return False
+        return ic.low_ms > ib.high_ms if ic.value_ms >= ib.value_ms else ic.high_ms < ib.low_ms
+    return True
 
 
 def _timings(base: RunReport, cand: RunReport, tol: Tolerances,
