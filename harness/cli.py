@@ -3,6 +3,10 @@
 The only module of the harness that calls ``sys.exit``. Exit codes:
 0 pass, 1 an SLA check failed, 2 invalid input, 3 infrastructure error or
 inconclusive, 4 aborted. User errors print as sentences, never tracebacks.
+
+``run`` and ``demo`` handle SIGINT and SIGTERM from their first line until the
+process exits (:mod:`harness.signals`), so this module imports nothing heavy at
+the top: the handler is in place about as soon as Python has started.
 """
 
 from __future__ import annotations
@@ -13,15 +17,15 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from harness.errors import HarnessError, InfrastructureError, InputError
-from harness.results.model import Verdict
+from harness.errors import AbortRequested, HarnessError, InfrastructureError, InputError
+from harness.signals import STOP
 
 EXIT_PASS, EXIT_FAIL, EXIT_INPUT, EXIT_INFRA, EXIT_ABORTED = 0, 1, 2, 3, 4
-VERDICT_EXIT = {
-    Verdict.PASS: EXIT_PASS,
-    Verdict.FAIL: EXIT_FAIL,
-    Verdict.INCONCLUSIVE: EXIT_INFRA,
-    Verdict.ABORTED: EXIT_ABORTED,
+VERDICT_EXIT = {  # keyed by harness.results.model.Verdict's values (a StrEnum)
+    "pass": EXIT_PASS,
+    "fail": EXIT_FAIL,
+    "inconclusive": EXIT_INFRA,
+    "aborted": EXIT_ABORTED,
 }
 DEMO_DRILL = Path(__file__).resolve().parents[1] / "drills" / "orders-primary-outage.yaml"
 
@@ -169,6 +173,8 @@ _PASSTHROUGH = {"system", "toxiproxy"}
 
 def main(argv: list[str] | None = None) -> None:
     args = _parse(sys.argv[1:] if argv is None else argv)
+    if args.command in _INJECTS_FAULTS:
+        STOP.install()  # first: also when SIGINT came in ignored; kept until exit
     if args.command in _RUNS_LOAD:
         from harness.load import prepare_process
 
@@ -183,6 +189,9 @@ def main(argv: list[str] | None = None) -> None:
     except InputError as exc:
         print(f"harness: {exc}", file=sys.stderr)
         code = EXIT_INPUT
+    except AbortRequested as exc:
+        print(f"harness: {exc}", file=sys.stderr)
+        code = EXIT_ABORTED
     except InfrastructureError as exc:
         print(f"harness: infrastructure error: {exc}", file=sys.stderr)
         code = EXIT_INFRA
@@ -192,6 +201,12 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         print("harness: interrupted", file=sys.stderr)
         code = EXIT_ABORTED
+    if STOP.received and code != EXIT_ABORTED:
+        print(
+            f"harness: {STOP.received} arrived after the drill had ended: its reports are "
+            "complete and the exit code is its verdict's",
+            file=sys.stderr,
+        )
     sys.exit(code)
 
 
@@ -336,19 +351,26 @@ def _compare(args: argparse.Namespace) -> int:
 
 def _cleanup(args: argparse.Namespace) -> int:
     from harness.drill.plan import ledger_dir
+    from harness.drill.preflight import stop_orphaned_toxiservers
     from harness.faults.adapter import ToxiproxyAdapter
     from harness.faults.injector import sweep_leftovers
     from harness.faults.local import run_pending_reverts
 
     for line in run_pending_reverts(ledger_dir(), run_id=args.run_id):
         print(f"reverted: {line}")  # process and command faults: this host, no server needed
-    sweep = sweep_leftovers(
-        ToxiproxyAdapter(args.toxiproxy_url),
-        ledger_dir=ledger_dir(),
-        run_id=args.run_id,
-        force_unowned=args.force_unowned,
-    )
-    removed = sweep.removed
+    stopped = stop_orphaned_toxiservers()  # embedded servers whose drill is gone
+    try:
+        sweep = sweep_leftovers(
+            ToxiproxyAdapter(args.toxiproxy_url),
+            ledger_dir=ledger_dir(),
+            run_id=args.run_id,
+            force_unowned=args.force_unowned,
+        )
+    except InfrastructureError:
+        for line in stopped:
+            print(f"removed: {line}")
+        raise
+    removed = stopped + sweep.removed
     print("removed: " + ", ".join(removed) if removed else "nothing to remove")
     for line in sweep.unowned:
         print(f"not removed: {line}")
@@ -404,6 +426,7 @@ def _worker(args: argparse.Namespace) -> int:
 
 
 _RUNS_LOAD = {"run", "demo", "validate", "worker"}
+_INJECTS_FAULTS = {"run", "demo"}
 _HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {
     "run": _run,
     "validate": _validate,

@@ -14,6 +14,7 @@ so that callers never see another library's types.
     │   │   ├── ToxicNotFound
     │   │   └── ToxicAlreadyExists
     │   ├── TargetUnreachable     the system under test did not answer
+    │   ├── ResultsWriteError     the run's results could not be written (disk full, read-only)
     │   └── FaultActionError      a process or command fault could not be applied or reverted
     └── AbortRequested            an abort condition or a signal stopped a drill (exit 4)
 
@@ -63,6 +64,10 @@ class ToxicNotFound(ToxiproxyError):
 
 class TargetUnreachable(InfrastructureError):
     """The system under test did not answer its health endpoint."""
+
+
+class ResultsWriteError(InfrastructureError):
+    """The run's result files could not be written (disk full or read-only, a size limit)."""
 
 
 class FaultActionError(InfrastructureError):

@@ -10,6 +10,7 @@ from harness.drill.live import LiveStatus
 from harness.drill.model import Drill, TargetSpec
 from harness.drill.plan import plan_drill
 from harness.drill.runner import RunSettings, run_plan
+from harness.errors import ResultsWriteError
 from harness.report.writer import write_reports
 from harness.results.files import new_run_dir
 from harness.results.model import RunReport
@@ -44,7 +45,14 @@ def run_and_report(
     )
     run_dir = run_plan(plan, settings)
     report = build_report(run_dir)
-    write_reports(report, run_dir)
+    try:
+        write_reports(report, run_dir)
+    except OSError as exc:
+        raise ResultsWriteError(
+            f"the drill ended ({report.verdict.value}) but its reports could not be written to "
+            f"{run_dir} ({exc.strerror or exc}) - the raw data is kept in {run_dir / 'raw'}: "
+            f"once the disk takes writes again, `harness report {run_dir}` rebuilds them"
+        ) from exc
     return report, run_dir
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from contextlib import ExitStack
+from pathlib import Path
 
 from harness.drill.model import EMBEDDED
 from harness.drill.plan import DrillPlan, ledger_dir
@@ -18,6 +19,7 @@ from harness.drill.target import require_loopback, wait_healthy
 from harness.errors import InfrastructureError, ProxyConflict
 from harness.faults.adapter import ToxiproxyAdapter, proxy_matches
 from harness.faults.injector import remove_leftovers
+from harness.faults.ledger import drop_dead_ledgers
 from harness.faults.local import run_pending_reverts
 from harness.faults.specs import ProxySpec as ToxiproxyProxySpec
 
@@ -33,14 +35,53 @@ def check_hosts(plan: DrillPlan, toxiproxy_url: str) -> None:
         require_loopback(toxiproxy_url, what="Toxiproxy", **rules)
 
 
+def embedded_state_dir() -> Path:
+    """Where embedded Toxiproxy servers record themselves: ``<state dir>/toxiservers``."""
+    return ledger_dir().parent / "toxiservers"
+
+
+def stop_orphaned_toxiservers() -> list[str]:
+    """Stop embedded Toxiproxy servers whose drill is gone; one line per server stopped.
+
+    Each dies with its drill by itself (``toxiserver._lifeline``); this finds any
+    that did not. The ledgers of dead runs against a server that is gone are
+    deleted too: its faults went with it.
+    """
+    from toxiserver import stop_orphans
+
+    lines = []
+    for orphan in stop_orphans(embedded_state_dir()):
+        record = orphan.record
+        runs = drop_dead_ledgers(ledger_dir(), record.url)
+        went = f"; the faults of run(s) {', '.join(runs)} went with it" if runs else ""
+        if orphan.stopped:
+            lines.append(
+                f"embedded Toxiproxy at {record.url} (pid {record.pid}): stopped, its drill "
+                f"(pid {record.owner_pid}) is gone{went}"
+            )
+        elif runs:
+            lines.append(
+                f"embedded Toxiproxy at {record.url} (pid {record.pid}) had stopped with its "
+                f"drill (pid {record.owner_pid}){went}: their ledgers are deleted"
+            )
+    return lines
+
+
 def start_toxiproxy(toxiproxy_url: str, seed: int | None, stack: ExitStack) -> str:
-    """The URL of the Toxiproxy to use; ``embedded`` starts one, stopped when ``stack`` closes."""
+    """The URL of the Toxiproxy to use; ``embedded`` starts one, stopped when ``stack`` closes.
+
+    The embedded server dies with this process even after a SIGKILL, and records
+    itself in :func:`embedded_state_dir` while it runs (see ``harness cleanup``).
+    """
     if toxiproxy_url != EMBEDDED:
         return toxiproxy_url
+    import uuid
+
     from toxiserver import ToxiserverError, start_subprocess
 
+    state_file = embedded_state_dir() / f"{uuid.uuid4().hex}.json"
     try:
-        process = start_subprocess(port=0, seed=seed)
+        process = start_subprocess(port=0, seed=seed, state_file=state_file)
     except (ToxiserverError, OSError) as exc:
         raise InfrastructureError(
             f"the embedded Toxiproxy did not start ({exc}); pass --toxiproxy-url of a running one"
@@ -77,6 +118,8 @@ def preflight(plan: DrillPlan, adapter: ToxiproxyAdapter, *, health_timeout_s: f
     for line in run_pending_reverts(ledger_dir()):  # thaw/restart what a killed run left
         log.warning("ran a revert left by an earlier run that was killed: %s", line)
     adapter.version()
+    for line in stop_orphaned_toxiservers():
+        log.warning("%s", line)
     removed = remove_leftovers(adapter, ledger_dir=ledger_dir())
     if removed:
         log.warning("removed faults left by an earlier run that was killed: %s", ", ".join(removed))

@@ -11,6 +11,10 @@ The order of a run:
    exception, Ctrl-C or SIGTERM), files flushed;
 5. acknowledged writes read back; the report is built from the raw files.
 
+Signals: SIGINT and SIGTERM are handled from the CLI entry on
+(:mod:`harness.signals`); one that arrives before the run touches anything
+ends it with :class:`AbortRequested` (exit 4, no run directory, no fault).
+
 SIGKILL cannot be caught: the fault ledger lets the next run (or ``harness
 cleanup``) remove what a killed run left.
 
@@ -22,7 +26,11 @@ What stops a run early, and the verdict it gets:
   connections for ``target.liveness.give_up_s`` or is gone at the end (a target
   that is merely slow is judged, see :mod:`harness.drill.watch`), a fault that
   cannot be applied, or any unexpected error inside the loop: journaled as
-  ``infrastructure_error`` (verdict 'inconclusive', exit 3, never 'pass').
+  ``infrastructure_error`` (verdict 'inconclusive', exit 3, never 'pass');
+* the results disk refuses a write (after bounded retries,
+  :mod:`harness.results.files`): the same, and :func:`run_plan` then raises
+  :class:`ResultsWriteError` (exit 3) naming the file, what was kept and how to
+  rebuild the report - no report is written on a disk that refuses writes.
 
 Who does what: :mod:`harness.drill.preflight` checks before anything is touched,
 :mod:`harness.drill.assembly` builds and wires the parts on one clock,
@@ -33,7 +41,6 @@ words the events. :func:`run_plan` puts them in that order.
 from __future__ import annotations
 
 import logging
-import signal
 import traceback
 import uuid
 from contextlib import ExitStack
@@ -52,10 +59,11 @@ from harness.drill.model import AbortCondition
 from harness.drill.plan import DrillPlan
 from harness.drill.preflight import check_hosts, preflight, start_toxiproxy
 from harness.drill.target import verify_writes
-from harness.errors import FaultActionError, ToxiproxyError
+from harness.errors import AbortRequested, FaultActionError, ResultsWriteError, ToxiproxyError
 from harness.faults.adapter import ToxiproxyAdapter
 from harness.load.scenario import load_user_classes
 from harness.results.raw import RunMeta, WriteVerification
+from harness.signals import STOP
 
 log = logging.getLogger(__name__)
 
@@ -97,13 +105,15 @@ def run_plan(plan: DrillPlan, settings: RunSettings) -> Path:
     run_id = settings.run_id or new_run_id(drill.name)
     state = RunState()
     with ExitStack() as stack:
-        stack.enter_context(_SignalGuard(state.stop))  # before anything is touched
+        stack.enter_context(STOP.listening(state.stop))  # also one received before the run
+        _not_stopped(state, "the drill started")
         toxiproxy_url = settings.toxiproxy_url or plan.toxiproxy_url
         check_hosts(plan, toxiproxy_url)
         user_classes = load_user_classes(plan.scenario_path, drill.load.user_classes)
         url = start_toxiproxy(toxiproxy_url, drill.toxiproxy.seed, stack)
         adapter = stack.enter_context(ToxiproxyAdapter(url))
         preflight(plan, adapter, health_timeout_s=settings.health_timeout_s)
+        _not_stopped(state, "the load started")
         runner = DrillRunner(plan, settings, state)
         parts = assemble(
             plan,
@@ -116,7 +126,32 @@ def run_plan(plan: DrillPlan, settings: RunSettings) -> Path:
         )
         stack.callback(close_parts, parts)
         runner.run(parts, toxiproxy_url=url)
-        return parts.files.run_dir
+    if parts.files.failure:  # checked after close_parts: the last flush counts too
+        raise ResultsWriteError(_results_lost(parts, parts.files.failure))
+    return parts.files.run_dir
+
+
+def _not_stopped(state: RunState, before: str) -> None:
+    if state.stop_reason:
+        raise AbortRequested(
+            f"stopped by {state.stop_reason} before {before}; no fault was applied"
+        )
+
+
+def _results_lost(parts: DrillParts, failure: str) -> str:
+    left = parts.injector.active
+    faults = (
+        "its faults were removed"
+        if not left
+        else f"faults still applied: {', '.join(left)} (in the ledger: `harness cleanup` removes "
+        "them)"
+    )
+    run_dir = parts.files.run_dir
+    return (
+        f"{failure} - the drill stopped and {faults}; what was written is kept in "
+        f"{parts.files.raw_dir}: once the disk takes writes again, `harness report {run_dir}` "
+        "rebuilds its report (inconclusive)"
+    )
 
 
 class DrillRunner:
@@ -175,7 +210,16 @@ class DrillRunner:
                     parts.engine.stop()
                 finally:
                     parts.recorder.flush_all()
+        self._check_files()
         self._finish()
+
+    def _check_files(self) -> None:
+        """A results file the disk gave up on ends the run: inconclusive, with the reason."""
+        failure = self.parts.files.failure
+        if failure is not None:
+            self.infrastructure_error(
+                f"{failure}; the drill stopped (the data written so far is kept)"
+            )
 
     def _loop(self) -> None:
         parts = self.parts
@@ -188,6 +232,7 @@ class DrillRunner:
             now = parts.clock.now_s()
             if now >= drill.duration_s:
                 break
+            self._check_files()
             if self.state.stop_reason or self.state.infrastructure_error:
                 break
             phase, _start, end = next(w for w in phases if w[1] <= now < w[2] or w == phases[-1])
@@ -310,24 +355,3 @@ class DrillRunner:
                 + [f"{c.describe()} (in {phase})" for c in self._phase_abort(phase)],
             )
         )
-
-
-class _SignalGuard:
-    """Turns SIGINT and SIGTERM into a polite stop request for the duration of a run."""
-
-    def __init__(self, callback: Any) -> None:
-        self.callback = callback
-        self._previous: dict[int, Any] = {}
-
-    def __enter__(self) -> _SignalGuard:
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            self._previous[signum] = signal.getsignal(signum)
-            signal.signal(signum, self._handle)
-        return self
-
-    def _handle(self, signum: int, _frame: Any) -> None:
-        self.callback(signal.Signals(signum).name)
-
-    def __exit__(self, *exc: object) -> None:
-        for signum, handler in self._previous.items():
-            signal.signal(signum, handler)

@@ -25,7 +25,15 @@ from typing import Any, Literal
 
 from harness.errors import InfrastructureError
 
-__all__ = ["LedgerEntry", "LedgerFile", "RunLedger", "owner_alive", "read_ledgers", "save_ledger"]
+__all__ = [
+    "LedgerEntry",
+    "LedgerFile",
+    "RunLedger",
+    "drop_dead_ledgers",
+    "owner_alive",
+    "read_ledgers",
+    "save_ledger",
+]
 
 FORMAT = 1
 
@@ -131,6 +139,24 @@ def read_ledgers(ledger_dir: Path) -> list[LedgerFile]:
         except (OSError, ValueError, KeyError, TypeError):
             continue
     return out
+
+
+def drop_dead_ledgers(ledger_dir: Path, server_url: str) -> list[str]:
+    """Delete the ledgers of dead runs against ``server_url``, a server that is gone for good.
+
+    For an embedded Toxiproxy that was stopped: its faults went with it, and its
+    port may serve another Toxiproxy later, whose proxies must not be re-enabled
+    on the word of these ledgers. A ledger that records anything but Toxiproxy
+    changes (``down``, ``toxic``) is kept: those changes did not go with the
+    server. Returns the run ids whose ledgers were deleted.
+    """
+    dropped = []
+    for ledger in read_ledgers(ledger_dir):
+        toxiproxy_only = all(e.kind in ("down", "toxic") for e in ledger.entries)
+        if ledger.server_url == server_url and toxiproxy_only and not owner_alive(ledger):
+            ledger.path.unlink(missing_ok=True)
+            dropped.append(ledger.run_id)
+    return dropped
 
 
 def _entry_doc(entry: LedgerEntry) -> dict[str, Any]:

@@ -1,8 +1,15 @@
 """The raw files of one run directory: appended while the drill runs, read back to rebuild reports.
 
-Each append is one JSON line written through at once (line-buffered), so a
-crash loses at most the line being written; readers skip a torn last line.
-See :mod:`harness.results.raw` for what each file holds.
+Each append is one JSON line written through at once (one ``write`` to a file
+opened for appending), so a crash loses at most the line being written; readers
+skip a torn last line. See :mod:`harness.results.raw` for what each file holds.
+
+When the disk refuses (full, read-only, a size limit), a write is retried a few
+times (``WRITE_ATTEMPTS``, short pauses) from where it stopped; then that file
+takes no more lines (its torn last line, if any, stays last) and
+:attr:`RunFiles.failure` says what happened. Writers never see the error: the
+drill runner polls ``failure`` and ends the run as inconclusive (exit 3) with
+that reason, after removing its faults. What was written is kept.
 """
 
 from __future__ import annotations
@@ -12,13 +19,14 @@ import logging
 import math
 import os
 import re
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import IO, Any, TypeVar
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from harness.errors import InputError
+from harness.errors import InputError, ResultsWriteError
 from harness.limits import MIN_BUCKET_S
 from harness.metrics.histogram import BadHistogram, Latency
 from harness.results.model import EventKind, ServerSample, TimelineEvent
@@ -35,24 +43,42 @@ GENERATOR = "generator.jsonl"
 MANIFEST = "manifest.json"
 
 M = TypeVar("M", bound=BaseModel)
+WRITE_ATTEMPTS = 3
+RETRY_PAUSES_S = (0.05, 0.2)  # between attempts (gevent-friendly once time is patched)
 
 log = logging.getLogger(__name__)
 
 
 class RunFiles:
-    """Writer for ``<run_dir>/raw/``; one instance per run, closed in ``finally``."""
+    """Writer for ``<run_dir>/raw/``; one instance per run, closed in ``finally``.
 
-    def __init__(self, run_dir: Path) -> None:
+    Raises :class:`ResultsWriteError` only when the run directory cannot be made;
+    later write failures are retried, then recorded in :attr:`failure`.
+    """
+
+    def __init__(self, run_dir: Path, *, sleep: Callable[[float], None] = time.sleep) -> None:
         self.run_dir = run_dir
         self.raw_dir = run_dir / RAW
-        self.raw_dir.mkdir(parents=True, exist_ok=True)
-        self._streams: dict[str, IO[str]] = {}
+        try:
+            self.raw_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ResultsWriteError(
+                f"cannot create the run directory {self.raw_dir} ({exc.strerror or exc}) - "
+                "make --reports-dir writable or point it elsewhere"
+            ) from exc
+        self._fds: dict[str, int] = {}
+        self._dead: set[str] = set()
+        self._sleep = sleep
+        self.failure: str | None = None  # the first write that failed for good
 
     def write_meta(self, meta: RunMeta) -> None:
-        _write_atomically(self.raw_dir / RUN, meta.model_dump_json(indent=2))
+        self._retrying(
+            RUN, lambda: _write_atomically(self.raw_dir / RUN, meta.model_dump_json(indent=2))
+        )
 
     def write_verification(self, verification: WriteVerification) -> None:
-        _write_atomically(self.raw_dir / VERIFICATION, verification.model_dump_json(indent=2))
+        text = verification.model_dump_json(indent=2)
+        self._retrying(VERIFICATION, lambda: _write_atomically(self.raw_dir / VERIFICATION, text))
 
     def event(self, event: TimelineEvent) -> None:
         self._append(JOURNAL, event)
@@ -71,18 +97,51 @@ class RunFiles:
         self._append(GENERATOR, row)
 
     def _append(self, name: str, record: BaseModel) -> None:
-        stream = self._streams.get(name)
-        if stream is None:
-            stream = open(self.raw_dir / name, "a", encoding="utf-8", buffering=1)  # noqa: SIM115
-            self._streams[name] = stream
-        stream.write(record.model_dump_json() + "\n")
+        if name in self._dead:
+            return
+        pending = memoryview((record.model_dump_json() + "\n").encode())
+
+        def write_rest() -> None:
+            nonlocal pending
+            fd = self._fds.get(name)
+            if fd is None:
+                flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC
+                fd = self._fds[name] = os.open(self.raw_dir / name, flags, 0o644)
+            while pending:
+                pending = pending[os.write(fd, pending) :]
+
+        self._retrying(name, write_rest)
+
+    def _retrying(self, name: str, attempt: Callable[[], None]) -> None:
+        """Run ``attempt`` up to ``WRITE_ATTEMPTS`` times; then give the file up and record why."""
+        for number in range(1, WRITE_ATTEMPTS + 1):
+            try:
+                attempt()
+                return
+            except OSError as exc:
+                if number < WRITE_ATTEMPTS:
+                    self._sleep(RETRY_PAUSES_S[min(number, len(RETRY_PAUSES_S)) - 1])
+                    continue
+                self._dead.add(name)
+                reason = (
+                    f"the results disk refused {self.raw_dir / name} ({exc.strerror or exc}; "
+                    f"{WRITE_ATTEMPTS} attempts)"
+                )
+                log.warning("%s", reason)
+                self.failure = self.failure or reason
 
     def close(self) -> None:
-        for stream in self._streams.values():
-            stream.flush()
-            os.fsync(stream.fileno())
-            stream.close()
-        self._streams.clear()
+        """Flush every file to disk and close it; a failure is recorded, not raised."""
+        for name, fd in self._fds.items():
+            try:
+                os.fsync(fd)
+            except OSError as exc:
+                self.failure = self.failure or (
+                    f"the results disk refused {self.raw_dir / name} ({exc.strerror or exc})"
+                )
+            finally:
+                os.close(fd)
+        self._fds.clear()
         _write_manifest(self.raw_dir)
 
 

@@ -193,19 +193,55 @@ class Child:
         self.proc.wait(10)
 
 
-def start_harness(args: list[str], logs: Path) -> Child:
-    """``python -m harness ARGS`` in a child process; stdout/stderr go to files in ``logs``."""
+# Runs before the harness, in the same process (its effect survives exec), e.g. how a
+# non-interactive shell starts a background job: SIGINT ignored.
+IGNORE_SIGINT = "import signal; signal.signal(signal.SIGINT, signal.SIG_IGN)"
+
+
+def _copy(fd: int, path: Path) -> None:
+    with open(path, "ab") as out:
+        while chunk := os.read(fd, 65536):
+            out.write(chunk)
+            out.flush()
+    os.close(fd)
+
+
+def start_harness(
+    args: list[str],
+    logs: Path,
+    *,
+    prelude: str | None = None,
+    stdout: int | None = None,
+    stderr_through_pipe: bool = False,
+    env: dict[str, str] | None = None,
+) -> Child:
+    """``python -m harness ARGS`` in a child process; stdout/stderr go to files in ``logs``.
+
+    ``prelude``: Python run first, then ``exec`` of the harness (signal dispositions
+    and resource limits carry over). ``stdout``: a file descriptor instead of the file.
+    ``stderr_through_pipe``: the child writes stderr to a pipe that this process copies
+    to the file (a file-size limit set on the child then does not reach its stderr).
+    ``env``: variables set for the child only (safe from threads, unlike os.environ).
+    """
     logs.mkdir(parents=True, exist_ok=True)
     stamp = f"{time.monotonic_ns()}"
     out_path, err_path = logs / f"{stamp}.out", logs / f"{stamp}.err"
+    command = [sys.executable, "-m", "harness", *args]
+    if prelude is not None:
+        launch = f"{prelude}; import os, sys; os.execv(sys.executable, sys.argv[1:])"
+        command = [sys.executable, "-c", launch, *command]
+    pipe = os.pipe() if stderr_through_pipe else None
     with open(out_path, "wb") as out, open(err_path, "wb") as err:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "harness", *args],
-            stdout=out,
-            stderr=err,
+            command,
+            stdout=out if stdout is None else stdout,
+            stderr=err if pipe is None else pipe[1],
             stdin=subprocess.DEVNULL,
-            env=dict(os.environ),
+            env={**os.environ, **(env or {})},
         )
+    if pipe is not None:
+        os.close(pipe[1])
+        threading.Thread(target=_copy, args=(pipe[0], err_path), daemon=True).start()
     return Child(proc, out_path, err_path)
 
 
