@@ -632,7 +632,7 @@ def report(
     print(
         "compared with k6 in the same round, median [min..max]; the first line of a row has the target:"
     )
-    head = f"{'row':<26}{'measure':<30}{'harness':>26}{'harness+old-probe':>26}{'target':>10}"
+    head = f"{'row':<26}{'measure':<30}{'harness':>29}{'harness+old-probe':>29}{'target':>10}"
     print(head)
     print("-" * len(head))
     for row in rows:
@@ -647,7 +647,7 @@ def report(
                 cells.append(f"{spread(values, fmt)}{verdict}")
             target = "" if limit is None else f"<= {limit:g}" + (" ms" if "ms" in what else "x")
             label = row.label if n == 0 else ""
-            print(f"{label:<26}{what:<30}{cells[0]:>26}{cells[1]:>26}{target:>10}".rstrip())
+            print(f"{label:<26}{what:<30}{cells[0]:>29}{cells[1]:>29}{target:>10}".rstrip())
     print("\nper round: p99 [/ corrected p99] (host stall max), ms:")
     for row in rows:
         for client in CLIENTS:
