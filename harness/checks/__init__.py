@@ -2,7 +2,7 @@
 
 from harness.checks.base import CheckBase, CheckContext
 from harness.checks.protection import CoreProtectedCheck
-from harness.checks.registry import REGISTRY, CheckSpec, evaluate_all, parse_checks, register
+from harness.checks.registry import REGISTRY, check_spec, evaluate_all, parse_checks, register
 from harness.checks.resilience import FailoverTimeCheck, LostWritesCheck, RecoveryTimeCheck
 from harness.checks.timing import (
     Baseline,
@@ -27,7 +27,6 @@ __all__ = [
     "Baseline",
     "CheckBase",
     "CheckContext",
-    "CheckSpec",
     "CoreProtectedCheck",
     "ErrorRateCheck",
     "FailoverTimeCheck",
@@ -39,6 +38,7 @@ __all__ = [
     "ThroughputCheck",
     "TimingParams",
     "baseline_of",
+    "check_spec",
     "evaluate_all",
     "failover_s",
     "parse_checks",

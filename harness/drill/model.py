@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from harness.checks import CheckSpec
+from harness.checks import check_spec
 from harness.limits import (
     MAX_BUCKETS,
     MAX_DRILL_S,
@@ -31,12 +31,17 @@ from harness.limits import (
     MIN_POLL_S,
     over,
 )
-from harness.load import jsonpath
+from harness.load import jsonpath, shapes
 from harness.load.outcome import OutcomeRules
 from harness.load.shapes import ShapeSpec, Surge
 from harness.metrics.generator import CPU_LIMIT_PERCENT, LAG_LIMIT_MS
 
 EMBEDDED = "embedded"
+
+# The check and shape unions hold every registered type, plugins included: building
+# them reads the registries' entry-point groups (harness.plugins, docs/plugins.md).
+CheckSpec = check_spec()
+AnyShape = shapes.shape_spec()
 
 
 class _Spec(BaseModel):
@@ -122,7 +127,7 @@ class LoadSpec(_Spec):
     scenario: str = Field(description="A locustfile: a name in scenarios/ or a path")
     user_classes: list[str] = Field(default_factory=list, description="Default: all in the file")
     model: LoadModel = LoadModel.CLOSED
-    shape: ShapeSpec
+    shape: AnyShape
     spawn_rate_per_s: float = Field(
         default=50.0,
         gt=0,

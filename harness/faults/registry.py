@@ -12,14 +12,23 @@ To add a type: add a :class:`FaultType` to ``FAULT_TYPES`` (and, for a new
 attribute or option, a field on ``harness.faults.model.Fault``). The contract
 tests in ``tests/unit/faults`` are parametrized over this registry and build
 each type from its ``example``.
+
+Plugins add toxic types (a Toxiproxy server built with that toxic) through the
+``cs_harness.faults`` entry-point group (``harness.plugins``), read the first time
+:data:`FAULT_TYPES` is read. Their attributes must be fields ``Fault`` already has
+(:data:`ATTRIBUTE_FIELDS`); process and command types are dispatched by name in
+``harness.faults.local``, so plugins cannot add those.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
+
+from harness.plugins import Registry
 
 __all__ = [
     "ATTRIBUTE_FIELDS",
@@ -119,11 +128,44 @@ class FaultType:
         return tuple(a.field for a in self.attributes)
 
 
-def _types(*types: FaultType) -> dict[str, FaultType]:
-    return {t.name: t for t in types}
+_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
-FAULT_TYPES: dict[str, FaultType] = _types(
+def _validate(spec: Any, plugin: bool) -> str:
+    """The type's name; TypeError saying what is wrong with it."""
+    if not isinstance(spec, FaultType):
+        raise TypeError(f"{spec!r} is not a harness.faults.FaultType")
+    if not _NAME.match(spec.name):
+        raise TypeError(f"fault type {spec.name!r}: a name is lowercase letters, digits and _")
+    if plugin:
+        _valid_plugin_type(spec)
+    return spec.name
+
+
+def _valid_plugin_type(spec: FaultType) -> None:
+    if spec.kind is not Target.TOXIC:
+        raise TypeError(
+            f"fault type {spec.name!r}: plugins add toxic types only (toxic=True), got "
+            f"target {spec.kind.value!r}"
+        )
+    unknown = [a.field for a in spec.attributes if a.field not in ATTRIBUTE_FIELDS]
+    if unknown or spec.options:
+        fields = ", ".join(unknown + [o.field for o in spec.options])
+        raise TypeError(
+            f"fault type {spec.name!r}: {fields} is not a field of a fault; use attributes "
+            f"among {', '.join(ATTRIBUTE_FIELDS)}"
+        )
+
+
+FAULT_TYPES: Registry[FaultType] = Registry("fault types", _validate)
+
+
+def _types(*types: FaultType) -> None:
+    for spec in types:
+        FAULT_TYPES.add(spec)
+
+
+_types(
     FaultType(
         "latency",
         True,
@@ -185,55 +227,53 @@ _PROCESS = Option(
     "process", True, "the process: {pid_file: PATH} | {port: N} | {pattern: REGEX}"
 )
 
-FAULT_TYPES.update(
-    _types(
-        FaultType(
-            KILL,
-            False,
-            (),
-            "send a signal (SIGKILL by default) to a local process at the window's start; "
-            "run the optional restart command at its end",
-            Target.PROCESS,
-            (
-                _PROCESS,
-                Option("signal", False, "signal name, default SIGKILL"),
-                Option("restart", False, "argument list run at the window's end"),
-                Option("restart_timeout_s", False, "time limit of the restart, default 30 s"),
-            ),
-            {"process": {"pid_file": "/run/app.pid"}},
+_types(
+    FaultType(
+        KILL,
+        False,
+        (),
+        "send a signal (SIGKILL by default) to a local process at the window's start; "
+        "run the optional restart command at its end",
+        Target.PROCESS,
+        (
+            _PROCESS,
+            Option("signal", False, "signal name, default SIGKILL"),
+            Option("restart", False, "argument list run at the window's end"),
+            Option("restart_timeout_s", False, "time limit of the restart, default 30 s"),
         ),
-        FaultType(
-            STOP,
-            False,
-            (),
-            "freeze a local process with SIGSTOP at the window's start, SIGCONT at its end",
-            Target.PROCESS,
-            (_PROCESS,),
-            {"process": {"port": 5432}},
+        {"process": {"pid_file": "/run/app.pid"}},
+    ),
+    FaultType(
+        STOP,
+        False,
+        (),
+        "freeze a local process with SIGSTOP at the window's start, SIGCONT at its end",
+        Target.PROCESS,
+        (_PROCESS,),
+        {"process": {"port": 5432}},
+    ),
+    FaultType(
+        COMMAND,
+        False,
+        (),
+        "run the apply command at the window's start and the revert command at its end",
+        Target.COMMAND,
+        (
+            Option("apply", True, "argument list (a string with shell: true)"),
+            Option("revert", True, "argument list (a string with shell: true)"),
+            Option("shell", False, "run both through /bin/sh, default false"),
+            Option("timeout_s", False, "time limit of each command, default 30 s"),
         ),
-        FaultType(
-            COMMAND,
-            False,
-            (),
-            "run the apply command at the window's start and the revert command at its end",
-            Target.COMMAND,
-            (
-                Option("apply", True, "argument list (a string with shell: true)"),
-                Option("revert", True, "argument list (a string with shell: true)"),
-                Option("shell", False, "run both through /bin/sh, default false"),
-                Option("timeout_s", False, "time limit of each command, default 30 s"),
-            ),
-            {"apply": ["true"], "revert": ["true"]},
-        ),
-    )
+        {"apply": ["true"], "revert": ["true"]},
+    ),
 )
 
 OPTION_FIELDS: tuple[str, ...] = tuple(
-    dict.fromkeys(o.field for t in FAULT_TYPES.values() for o in t.options)
+    dict.fromkeys(o.field for t in FAULT_TYPES.current().values() for o in t.options)
 )
 """Every option any fault type takes (each is a field of ``Fault``)."""
 
 ATTRIBUTE_FIELDS: tuple[str, ...] = tuple(
-    dict.fromkeys(a.field for t in FAULT_TYPES.values() for a in t.attributes)
+    dict.fromkeys(a.field for t in FAULT_TYPES.current().values() for a in t.attributes)
 )
 """Every unit-suffixed attribute any fault type takes (each is a field of ``Fault``)."""

@@ -2,20 +2,29 @@
 
 A shape is data: ``level(t_s)`` returns how many users run (closed model) or how
 many arrivals a second are sent (open model) at ``t_s``. The engine reads it a few
-times a second. New shapes are one class in :data:`SHAPES`; the contract tests run
-over that registry.
+times a second. New shapes are one :class:`Shape` subclass in :data:`SHAPES`; the
+contract tests run over that registry. Plugins add shapes through the
+``cs_harness.shapes`` entry-point group (``harness.plugins``); the drill model's
+``shape:`` union is built by :func:`shape_spec` when ``harness.drill.model`` is
+imported, which loads them.
 """
 
 from __future__ import annotations
 
 import math
-from typing import Annotated, Literal
+from typing import Annotated, Any, ClassVar, Literal, Union, get_args
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from harness.plugins import Registry
 
 
-class _Shape(BaseModel):
+class Shape(BaseModel):
+    """A load shape: a ``type`` literal, its fields, and ``level(t_s)``."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    example: ClassVar[dict[str, Any]] = {}  # plugins: a minimal valid config, without 'type'
 
     def level(self, t_s: float) -> float:  # pragma: no cover - every shape overrides it
         raise NotImplementedError
@@ -25,6 +34,9 @@ class _Shape(BaseModel):
             f"{k}={v}" for k, v in self.model_dump(exclude={"type"}, by_alias=True).items()
         )
         return f"{self.type}({fields})"  # type: ignore[attr-defined]
+
+
+_Shape = Shape  # the name the built-ins grew up with
 
 
 class Steady(_Shape):
@@ -101,8 +113,46 @@ class Step(_Shape):
         return min(self.start + self.step * math.floor(max(t_s, 0.0) / self.step_s), self.max)
 
 
+def _validate(cls: Any, plugin: bool) -> str:
+    """The shape's ``type``; TypeError naming the class and what is wrong with it."""
+    if not (isinstance(cls, type) and issubclass(cls, Shape)):
+        raise TypeError(f"{cls!r} is not a subclass of harness.load.shapes.Shape")
+    field = cls.model_fields.get("type")
+    literal = get_args(field.annotation) if field else ()
+    if len(literal) != 1 or not isinstance(literal[0], str):
+        raise TypeError(f"shape {cls.__name__}: needs a field `type: Literal['<name>']`")
+    if cls.level is Shape.level:
+        raise TypeError(f"shape {cls.__name__}: does not implement level(t_s)")
+    if plugin:
+        _valid_example(cls, literal[0])
+    return literal[0]
+
+
+def _valid_example(cls: type[Shape], name: str) -> None:
+    if not cls.example:
+        raise TypeError(
+            f"shape {cls.__name__}: needs a ClassVar `example` (the fields of a minimal "
+            "valid config, without 'type') for the contract tests"
+        )
+    try:
+        cls.model_validate({"type": name, **cls.example})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "example"
+        raise TypeError(
+            f"shape {cls.__name__}: its `example` does not validate ({where}: {first['msg']})"
+        ) from None
+
+
+SHAPES: Registry[type[Shape]] = Registry("load shapes", _validate)
+for _cls in (Steady, Ramp, Surge, Daily, Step):
+    SHAPES.add(_cls)
+
+
+def shape_spec() -> Any:
+    """The union of every registered shape, plugins included (loads them), by ``type``."""
+    return Annotated[Union[tuple(SHAPES.values())], Field(discriminator="type")]  # noqa: UP007
+
+
 ShapeSpec = Annotated[Steady | Ramp | Surge | Daily | Step, Field(discriminator="type")]
-SHAPES: dict[str, type[_Shape]] = {
-    cls.model_fields["type"].annotation.__args__[0]: cls  # type: ignore[union-attr]
-    for cls in (Steady, Ramp, Surge, Daily, Step)
-}
+"""The built-in shapes only; the drill model uses :func:`shape_spec`."""

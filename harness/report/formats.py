@@ -2,7 +2,9 @@
 
 To add a format, write ``render(report: RunReport) -> str`` in its own module and add
 one :class:`ReportFormat` to ``_BUILTIN`` below; the contract tests in
-tests/unit/report/test_report_formats.py then cover it automatically.
+tests/unit/report/test_report_formats.py then cover it automatically. Plugins add
+formats through the ``cs_harness.reports`` entry-point group (``harness.plugins``),
+read the first time :data:`FORMATS` is read.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from harness.errors import InputError
+from harness.plugins import Registry
 from harness.report import html, json_format, junit, markdown
 from harness.results.model import RunReport
 
@@ -25,26 +28,34 @@ class ReportFormat:
     description: str = ""
 
 
-FORMATS: dict[str, ReportFormat] = {}
-
-
-def register(fmt: ReportFormat) -> ReportFormat:
-    """Add ``fmt`` to :data:`FORMATS`, refusing a duplicate name or filename, or a path."""
-    if fmt.name in FORMATS:
-        raise InputError(f"report format {fmt.name!r} is already registered; pick another name")
+def _validate(fmt: object, plugin: bool) -> str:
+    """The format's name; InputError saying what is wrong with it (a path, a filename taken)."""
+    if not isinstance(fmt, ReportFormat):
+        raise TypeError(
+            f"{fmt!r} is not a harness.report.ReportFormat(name, filename, render, description)"
+        )
+    if not fmt.name or not isinstance(fmt.name, str) or not callable(fmt.render):
+        raise TypeError(f"report format {fmt.name!r}: needs a name and a callable render(report)")
     if "/" in fmt.filename or "\\" in fmt.filename or not fmt.filename.strip("."):
         raise InputError(
             f"report format {fmt.name!r}: filename {fmt.filename!r} must be a plain file name "
             "(it is written inside the run directory)"
         )
-    taken = {f.filename: f.name for f in FORMATS.values()}
+    taken = {f.filename: f.name for f in FORMATS.current().values() if f.name != fmt.name}
     if fmt.filename in taken:
         raise InputError(
             f"report format {fmt.name!r}: filename {fmt.filename!r} is already used by "
             f"format {taken[fmt.filename]!r}"
         )
-    FORMATS[fmt.name] = fmt
-    return fmt
+    return fmt.name
+
+
+FORMATS: Registry[ReportFormat] = Registry("report formats", _validate)
+
+
+def register(fmt: ReportFormat) -> ReportFormat:
+    """Add ``fmt`` to :data:`FORMATS`, refusing a duplicate name or filename, or a path."""
+    return FORMATS.add(fmt)
 
 
 def get(name: str) -> ReportFormat:

@@ -137,6 +137,8 @@ DEFAULT_SCOPE = {"phase": "fault", "endpoints": ["orders"]}
 
 
 def build(kind: str, fields: dict):
+    if kind not in EXAMPLES:  # a plugin's check: its own example, scoped to a phase
+        return parse_checks([{"type": kind, "phase": "fault", **fields}])[0]
     scoped = {**DEFAULT_SCOPE, **fields} if kind != "lost_writes" else dict(fields)
     if kind == "core_protected":
         scoped.pop("endpoints")
@@ -147,12 +149,28 @@ def ctx_for(name: str, traffic: CheckContext) -> CheckContext:
     return traffic if name == "traffic" else failover_ctx()
 
 
+def example(kind: str) -> dict:
+    """A valid config of ``kind``: the passing example here, or a plugin check's ``example``."""
+    return EXAMPLES[kind][0] if kind in EXAMPLES else dict(REGISTRY[kind].example)
+
+
 def test_every_registered_type_has_examples() -> None:
-    """Every registry entry has a passing and a failing example here."""
-    assert set(REGISTRY) == set(EXAMPLES)
+    """Every built-in check has a passing and a failing example here; plugins bring their own."""
+    assert set(REGISTRY.builtin()) == set(EXAMPLES)
+    assert all(REGISTRY[kind].example for kind in REGISTRY.plugin_names())
 
 
 @pytest.mark.parametrize("kind", sorted(REGISTRY))
+def test_contract_result_shape(kind: str, traffic: CheckContext) -> None:
+    """Every check type, plugins included, returns a complete CheckResult of its own type."""
+    ctx = ctx_for(EXAMPLES[kind][3], traffic) if kind in EXAMPLES else traffic
+    result = build(kind, example(kind)).evaluate(ctx)
+    assert isinstance(result, CheckResult) and result.type == kind
+    assert result.unit and result.comparator in ("<=", ">=") and result.detail
+    assert result.threshold is not None and result.name and result.measured is not None
+
+
+@pytest.mark.parametrize("kind", sorted(EXAMPLES))
 def test_contract_pass_and_fail(kind: str, traffic: CheckContext) -> None:
     """Each check type passes its passing example and fails its failing one with the right value."""
     good, bad, measured, ctx_name = EXAMPLES[kind]
@@ -174,7 +192,7 @@ def test_contract_pass_and_fail(kind: str, traffic: CheckContext) -> None:
 def test_contract_no_data_is_a_failed_result(kind: str) -> None:
     """With no data at all every check returns a failed result that says so, never raises."""
     empty = CheckContext(store_for([]), 1.0, PHASES, baseline_phase="baseline")
-    result = build(kind, EXAMPLES[kind][0]).evaluate(empty)
+    result = build(kind, example(kind)).evaluate(empty)
     assert not result.passed and result.measured is None
     assert "no data" in result.detail or "did not run" in result.detail
 
@@ -182,7 +200,7 @@ def test_contract_no_data_is_a_failed_result(kind: str) -> None:
 @pytest.mark.parametrize("kind", sorted(set(REGISTRY) - {"lost_writes"}))
 def test_contract_unknown_phase_is_a_failed_result(kind: str, traffic: CheckContext) -> None:
     """A check scoped to a phase that does not exist fails and names the known phases."""
-    result = build(kind, {**EXAMPLES[kind][0], "phase": "nope"}).evaluate(traffic)
+    result = build(kind, {**example(kind), "phase": "nope"}).evaluate(traffic)
     assert not result.passed and "baseline, fault, recovery" in result.detail
 
 
