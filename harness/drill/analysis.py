@@ -86,7 +86,7 @@ def build_report(run_dir: Path) -> RunReport:
         faults=faults,
         timings=report_timings(context, specs),
         writes=writes,
-        load=_load_summary(drill, ended, store, duration_s),
+        load=_load_summary(drill, ended, store, _load_s(data.events, drill, duration_s)),
         series=series,
         events=data.events,
         server_samples=data.server_samples,
@@ -308,9 +308,17 @@ def _capacity(drill: Drill, checks: list[CheckResult]) -> tuple[float | None, Ch
     )
 
 
+def _load_s(events: list[TimelineEvent], drill: Drill, duration_s: float) -> float:
+    """How long arrivals were issued: until the loop ended (its last phase_ended), not
+    until run_ended, which also counts the drain, the workers' stop and the read-back."""
+    ended = [e.t_s for e in events if e.kind is EventKind.PHASE_ENDED]
+    return min(max(ended, default=duration_s), drill.duration_s)
+
+
 def _load_summary(
     drill: Drill, ended: TimelineEvent | None, store: MetricStore, duration_s: float
 ) -> LoadSummary:
+    """``duration_s``: how long the load ran (see :func:`_load_s`); rates are per that."""
     data = ended.data if ended else {}
     summary = {
         "model": drill.load.model.value,
