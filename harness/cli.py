@@ -43,6 +43,10 @@ EXAMPLES = {
 }
 
 
+def _example(name: str) -> str:
+    return f"example:\n  {EXAMPLES[name]}"
+
+
 def _command(
     sub: argparse._SubParsersAction, name: str, help_text: str, more: str = ""
 ) -> argparse.ArgumentParser:
@@ -50,7 +54,7 @@ def _command(
         name,
         help=help_text,
         description=help_text + (f"\n\n{more}" if more else ""),
-        epilog=f"example:\n  {EXAMPLES[name]}",
+        epilog=_example(name),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
 
@@ -400,14 +404,14 @@ def _demo(args: argparse.Namespace) -> int:
 def _system(args: argparse.Namespace) -> int:
     from helpdesk.cli import main as helpdesk_main
 
-    helpdesk_main(args.args, prog="harness system")
+    helpdesk_main(args.args, prog="harness system", epilog=_example("system"))
     return EXIT_PASS
 
 
 def _toxiproxy(args: argparse.Namespace) -> int:
     from toxiserver.cli import main as toxiserver_main
 
-    toxiserver_main(args.args, prog="harness toxiproxy")
+    toxiserver_main(args.args, prog="harness toxiproxy", epilog=_example("toxiproxy"))
     return EXIT_PASS
 
 

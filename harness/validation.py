@@ -10,6 +10,7 @@ the line of the item they quote, e.g. the phase whose ``duration_s`` is wrong.
 
 from __future__ import annotations
 
+import difflib
 import math
 import os
 import re
@@ -415,7 +416,11 @@ def _message(err: Any) -> str:
         return "is not a known field; remove it or check its spelling"
     if kind == "union_tag_invalid":
         tag = ctx.get("tag", given)
-        return f"unknown type {_seen(tag)}; use one of {ctx.get('expected_tags', '')}"
+        expected = ctx.get("expected_tags", "")
+        return f"unknown type {_seen(tag)}; {_did_you_mean(tag, expected)}use one of {expected}"
+    if kind in ("enum", "literal_error"):
+        expected = re.sub(r"<[\w.]+: ('[^']*')>", r"\1", str(ctx.get("expected", "")))
+        return f"{_did_you_mean(given, expected)}must be one of {expected}, got {_seen(given)}"
     if kind == "union_tag_not_found":
         return "needs a 'type' field; add one"
     if kind == "string_too_long":
@@ -443,6 +448,13 @@ def _message(err: Any) -> str:
     if isinstance(given, dict | list):
         return text
     return f"{text}, got {_seen(given)}"
+
+
+def _did_you_mean(given: Any, expected: str) -> str:
+    """``did you mean 'error_rate'? `` when ``given`` is close to one of the quoted names."""
+    names = re.findall(r"'([^']*)'", str(expected))
+    close = difflib.get_close_matches(str(given), names, n=1) if isinstance(given, str) else []
+    return f"did you mean '{close[0]}'? " if close else ""
 
 
 def _seen(value: Any) -> str:

@@ -26,9 +26,12 @@ from helpdesk.launcher import (
 STATE_DIR_HELP = "where pid files, logs and databases live (default: .helpdesk)"
 
 
-def _parser(prog: str = "helpdesk") -> argparse.ArgumentParser:
+def _parser(prog: str = "helpdesk", epilog: str | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog=prog, description="Start, stop and inspect the reference customer-service system."
+        prog=prog,
+        description="Start, stop and inspect the reference customer-service system.",
+        epilog=epilog,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     up = sub.add_parser("up", help="start the dependencies and the front",
@@ -99,9 +102,11 @@ def _status(args: argparse.Namespace) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None, prog: str = "helpdesk") -> None:
+def main(
+    argv: list[str] | None = None, prog: str = "helpdesk", epilog: str | None = None
+) -> None:
     """Entry point of the ``helpdesk`` console script (``prog``: the name in help and errors)."""
-    args = _parser(prog).parse_args(argv)
+    args = _parser(prog, epilog).parse_args(argv)
     try:
         if args.command == "up":
             code = _up(args)

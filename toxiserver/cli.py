@@ -17,8 +17,13 @@ from ._lifeline import Lifeline, this_server, write_record
 from ._server import LOOPBACK_HOSTS, serve
 
 
-def build_parser(prog: str = "toxiserver") -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog=prog, description="Embedded Toxiproxy-compatible server.")
+def build_parser(prog: str = "toxiserver", epilog: str | None = None) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=prog,
+        description="Embedded Toxiproxy-compatible server.",
+        epilog=epilog,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--host", default="127.0.0.1", help="API host (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8474, help="API port, 0 = pick (8474)")
     parser.add_argument("--seed", type=int, default=None, help="seed for jitter/toxicity/slicer")
@@ -93,8 +98,10 @@ async def _run(args: argparse.Namespace) -> None:
             args.state_file.unlink(missing_ok=True)
 
 
-def main(argv: list[str] | None = None, prog: str = "toxiserver") -> None:
-    args = build_parser(prog).parse_args(argv)
+def main(
+    argv: list[str] | None = None, prog: str = "toxiserver", epilog: str | None = None
+) -> None:
+    args = build_parser(prog, epilog).parse_args(argv)
     if args.host not in LOOPBACK_HOSTS and not args.allow_remote:
         print(
             f"toxiserver: refusing --host {args.host}: not loopback; the control API has no "

@@ -202,7 +202,11 @@ def _sentence(error: ErrorDetails, field: str, model: type[BaseModel]) -> str:
     if kind == "value_error":  # a model's own rule (e.g. process: exactly one way to find it)
         return f"{what}: {error['msg'].removeprefix('Value error, ')}, got {seen} - fix it"
     if kind == UNKNOWN_TYPE:
-        return f"{what} must be one of {', '.join(FAULT_TYPES)}, got {seen} - use one of those"
+        given = error.get("input")
+        close = difflib.get_close_matches(given, FAULT_TYPES, n=1) if isinstance(given, str) else []
+        hint = f"did you mean '{close[0]}'? or " if close else ""
+        return (f"{what} must be one of {', '.join(FAULT_TYPES)}, got {seen} - {hint}use one "
+                "of those")
     simple = _SIMPLE.get(kind)
     if simple:
         bound = next(iter(ctx.values()), None)

@@ -58,7 +58,7 @@ CASES: dict[str, tuple[str, list[str]]] = {
     "unknown_check_type": (
         BASE.replace("type: error_rate,", "type: errorrate,"),
         [
-            "{f}:10: phase 'baseline' > checks[0] > type: unknown type 'errorrate'; use one of",
+            "{f}:10: phase 'baseline' > checks[0] > type: unknown type 'errorrate'; did you mean 'error_rate'? use one of",
             "'error_rate'",
         ],
     ),

@@ -34,7 +34,7 @@ abort:
 )
 LINE = re.compile(
     r"^\[ *(?P<t>[\d.]+)/5 s\] phase (?P<phase>\w+) \(\d+ s left\) users \d+ "
-    r"rps \d+ p95 (-|\d+ ms) errors (-|[\d.]+%) faults: (?P<faults>.+)$"
+    r"rps [\d.,]+ p95 (-|[\d.,]+ ms) errors (-|[\d.]+ %) faults: (?P<faults>.+)$"
 )
 
 

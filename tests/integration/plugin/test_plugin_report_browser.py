@@ -9,9 +9,12 @@ docs/img/report-real.png from this test's screenshot.
 
 from __future__ import annotations
 
+import itertools
+import json
 import os
 import shutil
 from pathlib import Path
+from urllib.parse import unquote
 
 import pytest
 from plugin_drills import REPO, SHIPPED_DRILL
@@ -53,6 +56,92 @@ def test_real_report_shows_verdict_checks_and_fault_windows(real_run: Path, brow
     windows = dom.having("rect", "class", "fault-window")
     assert [w["data-fault"] for w in windows] == ["orders-primary-down"] * len(charts)
     assert [float(w["width"]) > 0 for w in windows] == [True] * len(charts)
+
+
+# Appended to a copy of the page: Chromium's own layout of every chart text and limit,
+# written into the DOM that --dump-dom prints (the report itself has no script).
+MEASURE = """<script>
+for (const svg of document.querySelectorAll("svg.chart-svg")) {
+  const out = {chart: svg.dataset.chart, yTop: +svg.dataset.yTop, labels: [], limits: [], series: {}};
+  for (const t of svg.querySelectorAll("text.chart-label, text.phase-label")) {
+    const b = t.getBBox();
+    out.labels.push({text: t.textContent, x: b.x, y: b.y, w: b.width, h: b.height});
+  }
+  for (const g of svg.querySelectorAll("g.threshold")) {
+    out.limits.push({series: g.dataset.series, kind: g.dataset.kind,
+                     title: g.querySelector("title").textContent});
+  }
+  for (const p of svg.querySelectorAll("polyline[data-series]")) {
+    const ys = p.getAttribute("points").trim().split(" ").map(xy => +xy.split(",")[1]);
+    const s = out.series[p.dataset.series] || [];
+    out.series[p.dataset.series] = s.concat(ys);
+  }
+  const pre = document.createElement("pre");
+  pre.className = "layout";
+  pre.textContent = "layout:" + encodeURIComponent(JSON.stringify(out));
+  document.body.appendChild(pre);
+}
+</script>"""
+BOTTOM, TOP = 222, 30  # the plot area of harness.report.charts, in SVG units
+LIMIT_SERIES = {  # the lines each chart may carry a limit for
+    "latency": {"p50", "p95", "p99"},
+    "throughput": {"rps"},
+    "ratios": {"error", "fallback", "shed"},
+    "generator-lag": {"generator-lag"},
+    "generator-cpu": {"generator-cpu"},
+}
+
+
+@pytest.fixture(scope="module")
+def layout(real_run: Path, browser, tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict]:
+    """Per chart: Chromium's bounding boxes of its labels, its limits and its lines' y values."""
+    page = tmp_path_factory.mktemp("measured") / "report.html"
+    html = (real_run / "report.html").read_text(encoding="utf-8")
+    page.write_text(html.replace("</body>", MEASURE + "</body>"), encoding="utf-8")
+    dom = browser.dom(page)
+    blocks = [json.loads(unquote(t.strip()[len("layout:"):]))
+              for t in dom.text if t.strip().startswith("layout:")]
+    return {b["chart"]: b for b in blocks}
+
+
+def test_latency_axis_scales_to_the_data(layout: dict[str, dict], real_run: Path) -> None:
+    """The latency axis tops out near the highest p99 drawn, not at a far-off check limit."""
+    chart = layout["latency"]
+    top_ms = chart["yTop"]
+    shown_p99 = max((BOTTOM - y) / (BOTTOM - TOP) * top_ms for y in chart["series"]["p99"])
+    assert shown_p99 <= top_ms <= 2.5 * shown_p99, (shown_p99, top_ms)
+    report = RunReport.model_validate_json((real_run / "report.json").read_text("utf-8"))
+    far = [c for c in report.checks if c.unit == "ms" and c.threshold > top_ms]
+    if far:  # a limit above the data is marked at the top edge, not stretching the axis
+        assert any("above this chart's scale" in lim["title"] for lim in chart["limits"])
+    ratios = layout["ratios"]
+    assert ratios["yTop"] <= 100
+
+
+def test_chart_labels_do_not_overlap(layout: dict[str, dict]) -> None:
+    """No two texts of a chart (fault names, failover/recovery, limits, phase names) overlap."""
+    overlaps = []
+    for name, chart in layout.items():
+        for a, b in itertools.combinations(chart["labels"], 2):
+            if (a["x"] < b["x"] + b["w"] and b["x"] < a["x"] + a["w"]
+                    and a["y"] < b["y"] + b["h"] and b["y"] < a["y"] + a["h"]):
+                overlaps.append((name, a["text"], b["text"]))
+    assert overlaps == []
+    assert sum(len(c["labels"]) for c in layout.values()) >= 10  # the pass had work to do
+
+
+def test_each_limit_is_drawn_on_its_own_metric(layout: dict[str, dict], real_run: Path) -> None:
+    """Every limit line names a series of its own chart; availability limits are on no chart."""
+    for name, chart in layout.items():
+        for lim in chart["limits"]:
+            assert lim["series"] in LIMIT_SERIES[name] and lim["series"] in chart["series"], lim
+    report = RunReport.model_validate_json((real_run / "report.json").read_text("utf-8"))
+    titles = " ".join(lim["title"] for c in layout.values() for lim in c["limits"])
+    for check in report.checks:
+        if check.type == "availability":
+            assert f"'{check.name}'" not in titles
+    latency_checks = [c for c in report.checks if c.type == "latency" and c.phase]
+    assert len(layout["latency"]["limits"]) == len(latency_checks)
 
 
 def test_real_report_screenshot(real_run: Path, browser, tmp_path: Path) -> None:
