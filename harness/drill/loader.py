@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from harness.drill.model import CapacitySearch, Drill, PhaseSpec
+from harness.drill.schema_text import describe
 from harness.errors import ValidationFailed
 from harness.load.shapes import Step
 from harness.validation import read_yaml, validate
@@ -79,7 +80,7 @@ def step_level(search: CapacitySearch, phase_name: str) -> float:
 
 def drill_json_schema() -> str:
     """The JSON Schema of drill files, for editors (``harness schema``)."""
-    schema = Drill.model_json_schema(by_alias=True)
+    schema = describe(Drill.model_json_schema(by_alias=True))
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "Drill"
     return json.dumps(schema, indent=2)
