@@ -15,6 +15,7 @@ from harness.checks.timing import (
     fault_recovery,
     window_buckets,
 )
+from harness.figures import quantity
 from harness.results.model import CheckResult, FaultWindowRecord, ResilienceTiming, WritesSummary
 from harness.results.raw import DROPPED_ENDPOINT
 
@@ -116,9 +117,10 @@ class FailoverTimeCheck(_TimingCheck):
         value = fault_failover(ctx.store, fault, ctx.duration_s, params)
         fast = f" (≤ {self.max_latency_ms:g} ms)" if self.max_latency_ms is not None else ""
         what = (
-            f"time from fault '{fault.fault}' applied at {fault.applied_s:g} s until the "
-            f"success{fast} ratio held ≥ {self.min_success_ratio:g} over {self.window_s:g} s windows"
-            + (f" before {until_s:g} s" if value.s is None else "")
+            f"time from fault '{fault.fault}' applied at {quantity(fault.applied_s, 's')} until "
+            f"the success{fast} ratio held ≥ {quantity(self.min_success_ratio, 'ratio')} over "
+            f"{self.window_s:g} s windows"
+            + (f" before {quantity(until_s, 's')}" if value.s is None else "")
         )
         return value, what
 
@@ -172,15 +174,17 @@ class RecoveryTimeCheck(_TimingCheck):
         )
         value = fault_recovery(ctx.store, fault, ctx.duration_s, baseline, params)
         fallback = (
-            f" and fallback ratio ≤ {baseline.fallback_ratio + self.fallback_tolerance:.4g}"
+            f" and fallback ratio ≤ "
+            f"{quantity(baseline.fallback_ratio + self.fallback_tolerance, 'ratio')}"
             if self.fallback_tolerance is not None
             else ""
         )
         what = (
-            f"time from fault '{fault.fault}' reverted at {fault.reverted_s:g} s until no more "
+            f"time from fault '{fault.fault}' reverted at {quantity(fault.reverted_s, 's')} until "
+            f"no more "
             f"than 5 % of requests were slower than their endpoint's baseline p95 x "
             f"{self.latency_tolerance:g} (at least + {self.latency_slack_ms:g} ms) and error "
-            f"ratio ≤ {baseline.error_ratio + self.error_tolerance:.4g}{fallback} "
+            f"ratio ≤ {quantity(baseline.error_ratio + self.error_tolerance, 'ratio')}{fallback} "
             f"(baseline '{name}', windows of ≥ {self.min_requests} requests) held"
         )
         return value, what

@@ -222,7 +222,7 @@ def test_blackhole_checks_pass_and_fail_on_their_limits() -> None:
     assert results[1].measured == pytest.approx(0.57, abs=0.1)
     assert "(≤ 300 ms)" in results[1].detail and "breaching ≤ 0.3 s" in results[1].detail
     assert results[3].measured == pytest.approx(1.13, abs=0.1)
-    assert "fallback ratio ≤ 0.05" in results[3].detail
+    assert "fallback ratio ≤ 5 %" in results[3].detail
 
 
 def test_recovery_never_back_to_normal_fails() -> None:
