@@ -43,6 +43,7 @@ from __future__ import annotations
 import logging
 import traceback
 import uuid
+from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -61,6 +62,7 @@ from harness.drill.preflight import check_hosts, preflight, start_toxiproxy
 from harness.drill.target import verify_writes
 from harness.errors import AbortRequested, FaultActionError, ResultsWriteError, ToxiproxyError
 from harness.faults.adapter import ToxiproxyAdapter
+from harness.faults.timeline import FaultWindow
 from harness.load.scenario import load_user_classes
 from harness.results.raw import RunMeta, WriteVerification
 from harness.signals import STOP
@@ -163,6 +165,8 @@ class DrillRunner:
         self.settings = settings
         self.state = state
         self._parts: DrillParts | None = None
+        # local faults being acted on, by id() of the plan's window (windows may hold lists)
+        self._acting: dict[int, gevent.Greenlet] = {}
 
     @property
     def parts(self) -> DrillParts:
@@ -204,6 +208,7 @@ class DrillRunner:
         finally:
             gevent.killall(greenlets, block=True, timeout=2.0)
             try:
+                self._wait_for_local_actions()
                 self._revert_all()  # faults first: they are what can hurt
             finally:
                 try:
@@ -282,12 +287,41 @@ class DrillRunner:
         """
         injector = self.parts.injector
         for planned in self.plan.faults:
-            if now >= planned.window.end_s and injector.is_applied(planned.window):
-                injector.revert(planned.window)
+            window = planned.window
+            if id(window) in self._acting:
+                continue
+            if now >= window.end_s and injector.is_applied(window):
+                self._act(injector.revert, window)
         for planned in self.plan.faults:
             window = planned.window
+            if id(window) in self._acting:
+                continue
             if window.start_s <= now < window.end_s and not injector.is_applied(window):
-                injector.apply(window)
+                self._act(injector.apply, window)
+
+    def _act(self, action: Callable[[FaultWindow], None], window: FaultWindow) -> None:
+        """Apply or revert ``window``: a toxic now, on the loop (one short HTTP call, timed
+        right before it is sent); a local fault (a kill and restart, a command) in a greenlet
+        of its own, so a restart that takes seconds never stalls the loop, the phases or the
+        other faults. A failure of either is an infrastructure error."""
+        if not window.fault.is_local:
+            action(window)
+            return
+
+        def act() -> None:
+            try:
+                action(window)
+            except Exception as exc:  # FaultActionError, or a surprise: the run is inconclusive
+                self.infrastructure_error(f"fault {window.fault.name}: {exc}")
+            finally:
+                self._acting.pop(id(window), None)
+
+        self._acting[id(window)] = gevent.spawn(act)
+
+    def _wait_for_local_actions(self) -> None:
+        """Let local actions in flight finish (each has its own time limit) before revert_all."""
+        if self._acting:
+            gevent.joinall(list(self._acting.values()))
 
     def _revert_all(self) -> None:
         """Take every applied fault off; each success or failure is journaled as it happens."""

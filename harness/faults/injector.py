@@ -189,18 +189,20 @@ class FaultInjector:
 
     @property
     def applied_windows(self) -> list[FaultWindow]:
-        """The windows currently applied (or whose apply may have half-happened)."""
-        with self._lock:
-            return [a.window for a in self._active.values()]
+        """The windows currently applied (or whose apply may have half-happened).
+
+        No lock: a copy of the values is one step, and the drill loop asks every tick
+        while a slow local action (a restart) may hold the lock for seconds."""
+        return [a.window for a in list(self._active.values())]
 
     def is_applied(self, window: FaultWindow) -> bool:
         """True while ``window`` is the applied window of its fault (the one ``revert`` undoes).
 
         Also true for a window whose apply failed midway: it still needs reverting.
+        No lock, for the same reason as :attr:`applied_windows` (a dict read is one step).
         """
-        with self._lock:
-            current = self._active.get(_key(window.fault))
-            return current is not None and current.window == window
+        current = self._active.get(_key(window.fault))
+        return current is not None and current.window == window
 
     def apply(self, window: FaultWindow) -> None:
         """Apply the window's fault; a no-op while that fault is already applied.
