@@ -1,6 +1,7 @@
 """SLA checks: a registry of check types with one contract (config + ``evaluate(ctx)``)."""
 
 from harness.checks.base import CheckBase, CheckContext
+from harness.checks.probe import ProbeCheck
 from harness.checks.protection import CoreProtectedCheck
 from harness.checks.registry import REGISTRY, check_spec, evaluate_all, parse_checks, register
 from harness.checks.resilience import FailoverTimeCheck, LostWritesCheck, RecoveryTimeCheck
@@ -33,6 +34,7 @@ __all__ = [
     "FallbackRatioCheck",
     "LatencyCheck",
     "LostWritesCheck",
+    "ProbeCheck",
     "RecoveryTimeCheck",
     "ShedRatioCheck",
     "ThroughputCheck",

@@ -22,6 +22,7 @@ from harness.metrics.histogram import Latency
 from harness.metrics.store import MetricStore, sliding_windows
 from harness.metrics.summary import PhaseSpan
 from harness.results.model import CheckResult, FaultWindowRecord, ResilienceTiming, WritesSummary
+from harness.results.raw import ProbeRun
 
 
 @dataclass
@@ -36,6 +37,7 @@ class CheckContext:
     writes: WritesSummary | None = None
     timing_params: TimingParams = field(default_factory=TimingParams)
     generator: GeneratorStore | None = None  # the load generator's own health (latency caveats)
+    probe_runs: list[ProbeRun] = field(default_factory=list)  # raw/probes.jsonl
 
     def __post_init__(self) -> None:
         self.phases = [p if isinstance(p, PhaseSpan) else PhaseSpan(*p) for p in self.phases]

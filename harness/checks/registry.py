@@ -16,6 +16,7 @@ from typing import Annotated, Any, Union, get_args
 from pydantic import Field, TypeAdapter, ValidationError
 
 from harness.checks.base import CheckBase, CheckContext
+from harness.checks.probe import ProbeCheck
 from harness.checks.protection import CoreProtectedCheck
 from harness.checks.resilience import FailoverTimeCheck, LostWritesCheck, RecoveryTimeCheck
 from harness.checks.traffic import (
@@ -88,6 +89,7 @@ for _cls in (
     FailoverTimeCheck,
     RecoveryTimeCheck,
     LostWritesCheck,
+    ProbeCheck,
 ):
     register(_cls)
 

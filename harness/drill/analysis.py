@@ -105,6 +105,7 @@ def _context(data: RunData, drill: Drill, spans: list[PhaseSpan]) -> CheckContex
         faults=fault_windows(data.events),
         writes=writes_summary(data, drill.writes, store),
         generator=_generator_store(data, drill),
+        probe_runs=data.probe_runs,
     )
 
 

@@ -18,6 +18,7 @@ from harness.drill.capacity import CapacityJudge
 from harness.drill.journal import Journal
 from harness.drill.live import LiveWindow
 from harness.drill.plan import DrillPlan, ledger_dir
+from harness.drill.probes import probe_watches
 from harness.drill.target import TargetClient
 from harness.drill.watch import GoneSink, MetricsScraper, TargetWatch, ToxiproxyWatch, Watcher
 from harness.faults.adapter import ToxiproxyAdapter
@@ -129,6 +130,16 @@ def assemble(
             )
             closers.append(scraper)
             watchers.append(scraper)
+        probes = probe_watches(
+            drill.probes,
+            drill.target,
+            [start_s for _, start_s, _ in drill.phase_windows()],
+            clock,
+            journal,
+            files.probe_run,
+        )
+        closers.extend(probes)
+        watchers.extend(probes)
         toxiproxy_watch = ToxiproxyWatch(adapter.url, on_gone)
         closers.append(toxiproxy_watch)
         watchers.append(toxiproxy_watch)

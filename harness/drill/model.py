@@ -417,6 +417,88 @@ class AbortCondition(_Spec):
         return f"{self.metric.value} > {self.above:g} for {self.for_s:g} s"
 
 
+class HttpProbe(_Spec):
+    """An HTTP request to the target (or any URL) and the answer it must get."""
+
+    path: str = Field(description="Path on the target (e.g. /healthz) or a full http(s) URL")
+    method: Literal["GET", "HEAD", "POST"] = Field(default="GET", description="HTTP method")
+    status: list[int] = Field(
+        default_factory=lambda: [200], min_length=1, description="Statuses that pass"
+    )
+    body_contains: str | None = Field(
+        default=None, min_length=1, description="Text the answer's body must contain"
+    )
+
+    @field_validator("path")
+    @classmethod
+    def _path_or_url(cls, path: str) -> str:
+        if path.startswith("/") or urlsplit(path).scheme in ("http", "https"):
+            return path
+        raise ValueError("must be a path starting with / or an http(s) URL")
+
+
+class CommandProbe(_Spec):
+    """A command run on this machine (no shell) and what it must answer."""
+
+    argv: list[str] = Field(min_length=1, description="Argument list, e.g. [pg_isready, -q]")
+    exit_code: int = Field(default=0, description="Exit code that passes")
+    output_contains: str | None = Field(
+        default=None, min_length=1, description="Text its stdout or stderr must contain"
+    )
+
+
+class MetricProbe(_Spec):
+    """A series of the target's Prometheus endpoint (target.metrics_path) against bounds."""
+
+    name: str = Field(pattern=r"^[a-zA-Z_:][a-zA-Z0-9_:]*$", description="Metric name")
+    labels: dict[str, str] = Field(default_factory=dict, description="Labels the series has")
+    min: float | None = Field(default=None, description="Passes when the value is at least this")
+    max: float | None = Field(default=None, description="Passes when the value is at most this")
+
+    @model_validator(mode="after")
+    def _a_bound(self) -> MetricProbe:
+        if self.min is None and self.max is None:
+            raise ValueError("give min or max (or both)")
+        return self
+
+
+class ProbeSpec(_Spec):
+    """A side check run beside the load on a schedule and/or at phase starts (docs/drills.md).
+
+    Exactly one of ``http``, ``command``, ``metric``. Its runs go to raw/probes.jsonl;
+    a ``probe`` check judges the share that passed per phase or window.
+    """
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$", max_length=MAX_NAME_CHARS)
+    every_s: float | None = Field(
+        default=None, ge=MIN_POLL_S, le=MAX_DRILL_S, description="Run every this many seconds"
+    )
+    at_phase_start: bool = Field(default=False, description="Run when each phase starts")
+    timeout_s: float = Field(default=2.0, gt=0, le=60, description="A run slower than this fails")
+    http: HttpProbe | None = Field(default=None, description="An HTTP request and its answer")
+    command: CommandProbe | None = Field(
+        default=None, description="A command on this machine and its exit code"
+    )
+    metric: MetricProbe | None = Field(
+        default=None, description="A series of the target's /metrics against bounds"
+    )
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> ProbeSpec:
+        kinds = [k for k in ("http", "command", "metric") if getattr(self, k) is not None]
+        if len(kinds) != 1:
+            raise ValueError(
+                f"give exactly one of http, command, metric (got {', '.join(kinds) or 'none'})"
+            )
+        if self.every_s is None and not self.at_phase_start:
+            raise ValueError("give every_s, at_phase_start: true, or both (when it runs)")
+        return self
+
+    @property
+    def kind(self) -> str:
+        return next(k for k in ("http", "command", "metric") if getattr(self, k) is not None)
+
+
 class PhaseSpec(_Spec):
     """One phase: how long, which fault scripts are active, which checks are judged over it."""
 
@@ -481,6 +563,9 @@ class Drill(_Spec):
     capacity_search: CapacitySearch | None = None
     checks: list[CheckSpec] = Field(default_factory=list, description="Checks over the whole drill")
     abort: list[AbortCondition] = Field(default_factory=list)
+    probes: list[ProbeSpec] = Field(
+        default_factory=list, description="Side checks run beside the load (HTTP, command, metric)"
+    )
     baseline_phase: str | None = Field(default=None, description="Default: the first phase")
 
     @model_validator(mode="after")
@@ -509,6 +594,7 @@ class Drill(_Spec):
                     f"check {check.type!r} names phase {phase!r}, which does not exist "
                     f"(phases: {', '.join(names)})"
                 )
+        _probes_consistent(self)
         return self
 
     @property
@@ -531,6 +617,30 @@ class Drill(_Spec):
 def _is_multiple(value: float, unit: float) -> bool:
     ratio = value / unit
     return math.isfinite(ratio) and abs(ratio - round(ratio)) < 1e-6
+
+
+def _probes_consistent(drill: Drill) -> None:
+    """Probe names unique, probe checks naming a probe, metric probes with a metrics_path."""
+    names = [p.name for p in drill.probes]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise ValueError(f"probe names must be unique; repeated: {', '.join(duplicates)}")
+    if any(p.metric is not None for p in drill.probes) and not drill.target.metrics_path:
+        raise ValueError("a metric probe reads the target's /metrics: set target.metrics_path")
+    search = drill.capacity_search
+    if search is not None and any(c.type == "probe" for c in search.checks):
+        raise ValueError(
+            "capacity_search.checks: a probe check is judged after the run, not per step; "
+            "put it in checks: or a phase's checks:"
+        )
+    checks = [*drill.checks, *(c for p in drill.phases for c in p.checks)]
+    for check in checks:
+        probe = getattr(check, "probe", None) if check.type == "probe" else None
+        if probe is not None and probe not in names:
+            raise ValueError(
+                f"check 'probe' names probe {probe!r}, which does not exist "
+                f"(probes: {', '.join(names) or 'none'}); declare it under probes:"
+            )
 
 
 def _within_limits(phases: list[PhaseSpec], bucket_s: float) -> None:

@@ -147,6 +147,15 @@ def parse_metrics(text: str, *, max_series: int = 300) -> dict[str, float]:
     return values
 
 
+def metric_value(text: str, name: str, labels: dict[str, str]) -> float | None:
+    """The value of the first sample ``name`` whose labels include ``labels``; None if none."""
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == name and labels.items() <= sample.labels.items():
+                return float(sample.value)
+    return None
+
+
 def verify_writes(
     target: TargetSpec,
     writes: list[AckedWrite],

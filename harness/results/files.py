@@ -30,7 +30,14 @@ from harness.errors import InputError, ResultsWriteError
 from harness.limits import MIN_BUCKET_S
 from harness.metrics.histogram import BadHistogram, Latency
 from harness.results.model import EventKind, ServerSample, TimelineEvent
-from harness.results.raw import AckedWrite, GeneratorRow, MetricRow, RunMeta, WriteVerification
+from harness.results.raw import (
+    AckedWrite,
+    GeneratorRow,
+    MetricRow,
+    ProbeRun,
+    RunMeta,
+    WriteVerification,
+)
 
 RAW = "raw"
 RUN = "run.json"
@@ -40,6 +47,7 @@ WRITES = "writes.jsonl"
 VERIFICATION = "verification.json"
 SERVER = "server.jsonl"
 GENERATOR = "generator.jsonl"
+PROBES = "probes.jsonl"
 MANIFEST = "manifest.json"
 
 M = TypeVar("M", bound=BaseModel)
@@ -95,6 +103,9 @@ class RunFiles:
 
     def generator_row(self, row: GeneratorRow) -> None:
         self._append(GENERATOR, row)
+
+    def probe_run(self, run: ProbeRun) -> None:
+        self._append(PROBES, run)
 
     def _append(self, name: str, record: BaseModel) -> None:
         if name in self._dead:
@@ -196,6 +207,7 @@ class RunData:
         self.generator_rows = self._records(  # [] in old runs
             raw_dir / GENERATOR, GeneratorRow, self._generator_problem
         )
+        self.probe_runs = self._records(raw_dir / PROBES, ProbeRun, _finite_problem)  # [] if none
         self.verification = self._verification(raw_dir / VERIFICATION)
         self._check_manifest(raw_dir)
 

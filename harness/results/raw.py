@@ -11,6 +11,8 @@ A run directory ``reports/<run id>/`` holds ``raw/`` with:
 - ``server.jsonl``   :class:`~harness.results.model.ServerSample` lines (scrapes of the target's /metrics)
 - ``generator.jsonl`` :class:`GeneratorRow` lines: the load generator's own event-loop lag and CPU,
   one per (time bucket, load process); absent in runs made before it existed
+- ``probes.jsonl``   :class:`ProbeRun` lines: each run of a drill's probes (HTTP, command,
+  Prometheus metric), absent when the drill has none
 
 Rows for the same (bucket, endpoint, outcome) may appear more than once (late
 requests, several Locust workers): readers merge them. Open model: arrivals that
@@ -129,3 +131,14 @@ class RunMeta(_Row):
     target_url: str
     toxiproxy_url: str | None
     workers: int = 1
+
+
+class ProbeRun(_Row):
+    """One run of one of the drill's probes (``probes:``, harness.drill.probes)."""
+
+    t_s: float  # drill time the probe started
+    probe: str  # the probe's name
+    kind: str  # "http", "command" or "metric"
+    passed: bool
+    duration_ms: float
+    detail: str = ""  # what was seen, e.g. "status 503, expected 200" or "exit 1, expected 0"

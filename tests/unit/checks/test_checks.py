@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from harness.checks import REGISTRY, CheckContext, evaluate_all, parse_checks
@@ -9,6 +11,7 @@ from harness.errors import ValidationFailed
 from harness.metrics.store import MetricStore
 from harness.metrics.synthetic import Seg, store_for
 from harness.results.model import CheckResult, FaultWindowRecord, Outcome, WritesSummary
+from harness.results.raw import ProbeRun
 
 OK, FB, SHED, ERR = Outcome.OK, Outcome.FALLBACK, Outcome.SHED, Outcome.ERROR
 PHASES = [("baseline", 0.0, 10.0), ("fault", 10.0, 30.0), ("recovery", 30.0, 40.0)]
@@ -132,6 +135,7 @@ EXAMPLES = {
         "failover",
     ),
     "lost_writes": ({"max_count": 1}, {}, 1, "traffic"),
+    "probe": ({"probe": "api", "min_ratio": 0.7}, {"probe": "api", "min_ratio": 0.9}, 0.7, "probes"),
 }
 DEFAULT_SCOPE = {"phase": "fault", "endpoints": ["orders"]}
 
@@ -140,13 +144,25 @@ def build(kind: str, fields: dict):
     if kind not in EXAMPLES:  # a plugin's check: its own example, scoped to a phase
         return parse_checks([{"type": kind, "phase": "fault", **fields}])[0]
     scoped = {**DEFAULT_SCOPE, **fields} if kind != "lost_writes" else dict(fields)
-    if kind == "core_protected":
+    if kind in ("core_protected", "probe"):
         scoped.pop("endpoints")
     return parse_checks([{"type": kind, **scoped}])[0]
 
 
 def ctx_for(name: str, traffic: CheckContext) -> CheckContext:
+    if name == "probes":
+        return probes_ctx(traffic)
     return traffic if name == "traffic" else failover_ctx()
+
+
+def probes_ctx(traffic: CheckContext) -> CheckContext:
+    """``traffic`` with probe 'api' run every 2 s: all pass, but 3 of 10 fail in phase 'fault'."""
+    runs = [
+        ProbeRun(t_s=t, probe="api", kind="http", passed=not (10 <= t < 16), duration_ms=1.0,
+                 detail="status 503, expected 200" if 10 <= t < 16 else "status 200")
+        for t in range(0, 40, 2)
+    ]
+    return dataclasses.replace(traffic, probe_runs=runs)
 
 
 def example(kind: str) -> dict:
@@ -305,3 +321,17 @@ def test_evaluate_all_keeps_going(traffic: CheckContext) -> None:
     """evaluate_all evaluates every check even after failures."""
     checks = [build(k, EXAMPLES[k][1]) for k in ("error_rate", "availability", "lost_writes")]
     assert [r.passed for r in evaluate_all(checks, traffic)] == [False, False, False]
+
+
+def test_probe_check_names_runs_window_and_first_failure(traffic: CheckContext) -> None:
+    """A probe check's breach says how many runs passed, where, and what the first failure saw;
+    the windowed form finds the worst window."""
+    ctx = probes_ctx(traffic)
+    whole = build("probe", {"probe": "api", "min_ratio": 0.9}).evaluate(ctx)
+    assert whole.detail.startswith("probe 'api' passed 7 of 10 runs (70")
+    assert "in phase 'fault', breaching ≥ 90" in whole.detail
+    assert whole.detail.endswith("; first failure at 10.00 s: status 503, expected 200")
+    windowed = build("probe", {"probe": "api", "window_s": 4}).evaluate(ctx)
+    assert windowed.measured == 0 and windowed.worst_window_start_s == 10
+    other = build("probe", {"probe": "db"}).evaluate(ctx)
+    assert not other.passed and other.detail == "no data: probe 'db' did not run in phase 'fault'"
