@@ -1,7 +1,9 @@
 """Loading a scenario's (a plain locustfile's) user classes.
 
 A locustfile is code: importing it can take forever, end the process or print
-anything. ``harness run`` imports it in-process (it needs the classes);
+anything. ``harness run`` imports it in-process (it needs the classes), with
+``os._exit`` turned into an error for the duration of the import, so a scenario that
+ends the process at import is an input error (exit 2), never a silent exit 0;
 ``harness validate`` asks :func:`harness.load.probe.probe_user_classes`, which runs
 this module's ``__main__`` in a child process with a time limit.
 """
@@ -12,6 +14,8 @@ import json
 import os
 import sys
 import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from locust import User
@@ -23,7 +27,14 @@ from harness.errors import InputError
 def load_user_classes(path: Path, wanted: list[str]) -> list[type[User]]:
     """The user classes of the locustfile at ``path``: all of them, or those named in ``wanted``."""
     try:
-        found, _shapes = load_locustfile(str(path))
+        with _no_hard_exit():
+            found, _shapes = load_locustfile(str(path))
+    except _HardExit as exc:
+        raise InputError(
+            f"{path}:{_line_in(exc, path)}: the scenario ended the process while being imported "
+            f"(exit code {exc.code}, os._exit) - remove the exit at import: a drill would end "
+            "with no verdict"
+        ) from None
     except SystemExit as exc:
         raise InputError(
             f"{path}:{_line_in(exc, path)}: the scenario exited while being imported (or Locust "
@@ -47,6 +58,28 @@ def load_user_classes(path: Path, wanted: list[str]) -> list[type[User]]:
             f"(found: {', '.join(sorted(found))}); fix 'load.user_classes'"
         )
     return [found[name] for name in wanted]
+
+
+class _HardExit(BaseException):
+    """``os._exit`` called by a scenario while it was being imported."""
+
+    def __init__(self, code: object) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+@contextmanager
+def _no_hard_exit() -> Iterator[None]:
+    real = os._exit
+
+    def refuse(code: int) -> None:
+        raise _HardExit(code)
+
+    os._exit = refuse  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        os._exit = real
 
 
 def _line_in(exc: BaseException, path: Path) -> int:

@@ -214,3 +214,23 @@ def test_validate_accepts_the_shipped_demo_drill() -> None:
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
     assert "ok (3 phases" in out
+
+
+def test_run_refuses_a_scenario_that_ends_the_process_at_import(tmp_path: Path) -> None:
+    """os._exit(0) at import would be a silent exit 0 (a 'pass'): `harness run` exits 2 naming it."""
+    (tmp_path / "scenarios").mkdir()
+    (tmp_path / "scenarios" / "exits.py").write_text("import os\n\nos._exit(0)\n")
+    drill = tmp_path / "exits.yaml"
+    drill.write_text(BASE.replace(SCENARIO, "exits"), encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, "-m", "harness", "run", str(drill), "--reports-dir", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "exits.py:3: the scenario ended the process while being imported (exit code 0" in (
+        done.stderr
+    )
+    assert "Traceback" not in done.stderr
