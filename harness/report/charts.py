@@ -83,7 +83,7 @@ class Band:
 class Marker:
     """A vertical line: a phase boundary, a failover or a recovery moment."""
 
-    kind: str  # "phase", "failover", "recovery", "abort"
+    kind: str  # "phase", "failover", "recovery", "abort", "probe"
     x: float
     label: str
     title: str
@@ -451,6 +451,11 @@ def _markers(report: RunReport, x: Callable[[float], float], duration: float) ->
     markers += [
         Marker("abort", x(e.t_s), "aborted", f"{fmt.seconds(e.t_s)}: {e.message}")
         for e in report.events if e.kind == "aborted"
+    ]
+    markers += [  # a probe starting to fail or passing again (harness.drill.probes)
+        Marker("probe", x(e.t_s), f"{e.data['probe']} {'✗' if 'failing' in e.message else '✓'}",
+               f"{fmt.seconds(e.t_s)}: {e.message}")
+        for e in report.events if e.kind == "note" and "probe" in e.data and 0 <= e.t_s < duration
     ]
     return markers
 

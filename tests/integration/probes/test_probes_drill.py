@@ -139,3 +139,6 @@ def test_probes_pass_then_fail_after_the_flip_for_the_right_reason(
     assert all(r["passed"] for r in runs if r["t_s"] < 3)
     notes = [e["message"] for e in result["events"] if e["kind"] == "note"]
     assert any(n.startswith("probe 'api' failing: status 503") for n in notes), notes
+    page = (run_dir / "report.html").read_text(encoding="utf-8")
+    assert 'data-marker="probe"' in page  # a mark on the charts per failure and recovery
+    assert "probe &#39;api&#39; failing: status 503, expected 200</title>" in page
