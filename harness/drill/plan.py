@@ -251,6 +251,21 @@ def _checks_naming_absent_faults(
 _ENDPOINT_FIELDS = ("endpoints", "core_endpoints", "noncore_endpoints")
 
 
+def _repeated_write_endpoints(drill: Drill, at: Callable[..., str]) -> list[str]:
+    """Two ``writes`` rules for one endpoint: only one could apply, so both are refused."""
+    first: dict[str, int] = {}
+    problems = []
+    for index, rule in enumerate(drill.writes):
+        if rule.endpoint in first:
+            problems.append(
+                f"{at('writes', index, 'endpoint')}: writes[{index}] > endpoint: "
+                f"{rule.endpoint!r} already has a rule (writes[{first[rule.endpoint]}]); a write "
+                "is recognised by one rule - merge them or remove one"
+            )
+        first.setdefault(rule.endpoint, index)
+    return problems
+
+
 def _unset_variables(drill: Drill, at: Callable[..., str]) -> list[str]:
     """Environment variables named by read-back headers (``${NAME}``) that are unset or empty."""
     problems = []
@@ -270,7 +285,7 @@ def _unset_variables(drill: Drill, at: Callable[..., str]) -> list[str]:
 def _unset_fault_variables(script: FaultScript, where: str, phase: str) -> list[str]:
     """``${NAME}`` in process targets and commands whose variable is unset or empty."""
     return [
-        f"{where}: phase {phase!r}: {script.source}: fault '{fault.name}' uses "
+        f"{where}: phase {phase!r}: {script.where(fault.name)}: fault '{fault.name}' uses "
         f"${{{name}}} but environment variable {name} is not set (or empty) - export "
         f"{name}=... before running"
         for fault in script.faults
@@ -452,6 +467,7 @@ def plan_drill(
     problems += _closed_model_corrected(drill, at)
     problems += _checks_naming_absent_faults(drill, faults, at)
     problems += _unset_variables(drill, at)
+    problems += _repeated_write_endpoints(drill, at)
     if problems:
         raise ValidationFailed(source, problems)
     warnings = _endpoints_not_in_scenario(drill, scenario, at)

@@ -312,3 +312,13 @@ def test_an_endpoint_no_scenario_string_names_is_a_warning_with_its_line(tmp_pat
     assert warning.startswith(
         f"{path}:11: endpoint 'ordrs' appears nowhere in customer_journeys.py"
     )
+
+
+def test_two_write_rules_for_one_endpoint_are_refused_with_the_second_ones_line(
+    tmp_path: Path,
+) -> None:
+    """The last of two rules for 'tickets:create' would silently win: refused at its line."""
+    rule = "  - {endpoint: tickets:create, id_field: id, read_path: '/t/{id}'}\n"
+    path = _drill(tmp_path, BASE + "writes:\n" + rule + rule.replace("id_field: id", "id_field: ref"))
+    [problem] = _problems(path)
+    assert problem.startswith(f"{path}:13: writes[1] > endpoint: 'tickets:create' already has")
