@@ -211,6 +211,14 @@ class WindowedCheck(CheckBase):
     def on_endpoints(self) -> str:
         return f" on {', '.join(self.endpoints)}" if self.endpoints else ""
 
+    def unknown_endpoints(self, ctx: CheckContext) -> str:
+        """When none of the check's endpoints was ever requested: which were (a typo shows)."""
+        seen = [e for e in ctx.store.endpoints if not e.startswith("harness:")]
+        if not self.endpoints or set(self.endpoints) & set(seen):
+            return ""
+        listed = ", ".join(sorted(seen)) or "none"
+        return f"; no request of the whole run had that name (endpoints seen: {listed})"
+
     def evaluate(self, ctx: CheckContext) -> CheckResult:
         bound = self.bounds()[0]
         try:
@@ -226,7 +234,7 @@ class WindowedCheck(CheckBase):
                 None,
                 False,
                 f"no data: no requests to measure {self.what}{self.on_endpoints()} "
-                f"in {scope.label}",
+                f"in {scope.label}{self.unknown_endpoints(ctx)}",
                 window_s=self.window_s,
             )
         return self.judge(ctx, scope, measured)

@@ -335,3 +335,19 @@ def test_probe_check_names_runs_window_and_first_failure(traffic: CheckContext) 
     assert windowed.measured == 0 and windowed.worst_window_start_s == 10
     other = build("probe", {"probe": "db"}).evaluate(ctx)
     assert not other.passed and other.detail == "no data: probe 'db' did not run in phase 'fault'"
+
+
+def test_an_endpoint_nobody_requested_is_no_data_listing_the_endpoints_seen(
+    traffic: CheckContext,
+) -> None:
+    """'ordrs' (a typo) got no request in the whole run: the detail lists what was requested."""
+    [typo, real] = parse_checks(
+        [
+            {"type": "error_rate", "max_ratio": 0.5, "endpoints": ["ordrs"], "phase": "fault"},
+            {"type": "error_rate", "max_ratio": 0.5, "endpoints": ["orders"], "phase": "fault"},
+        ]
+    )
+    result = typo.evaluate(traffic)
+    assert not result.passed and result.measured is None
+    assert result.detail.endswith("(endpoints seen: chat, orders, reports)"), result.detail
+    assert "endpoints seen" not in real.evaluate(traffic).detail
