@@ -47,6 +47,9 @@ _PROXY_FIELDS = {
     "seed": "int",
 }
 
+# Go's name for populate's input type, as its decoder words a type mismatch
+_POPULATE_GO_TYPE = '[]struct { toxiproxy.Proxy; Enabled *bool "json:\\"enabled\\"" }'
+
 Handler = Callable[..., Awaitable[Response]]
 
 
@@ -66,8 +69,13 @@ def _error(exc: err.ApiError) -> Response:
 class ControlApi:
     """Proxy collection plus the HTTP handlers; an ASGI application."""
 
-    def __init__(self, seed: int | None = None) -> None:
+    def __init__(
+        self, seed: int | None = None, proxy_loop: asyncio.AbstractEventLoop | None = None
+    ) -> None:
         self.seed = seed
+        # The loop that owns the proxies: handlers run there, while HTTP parsing stays on
+        # the API's own loop and thread (see _server.serve). None: the calling loop.
+        self.proxy_loop = proxy_loop
         self.proxies: dict[str, Proxy] = {}
         self._lock = asyncio.Lock()
         self._render_metrics = make_renderer(lambda: list(self.proxies.values()))
@@ -122,8 +130,11 @@ class ControlApi:
             return Response(b"", 405)
         try:
             body = await _read_body(request)
-            async with self._lock:
-                return await handler(body, *args)
+            loop = self.proxy_loop
+            if loop is None or loop is asyncio.get_running_loop():
+                return await self._locked(handler, body, args)
+            future = asyncio.run_coroutine_threadsafe(self._locked(handler, body, args), loop)
+            return await asyncio.wrap_future(future)
         except err.ApiError as exc:
             return _error(exc)
         except Exception as exc:  # a bug: still the documented error shape, and logged
@@ -131,6 +142,10 @@ class ControlApi:
             return _error(err.ApiError(f"internal error: {type(exc).__name__}: {exc}", 500))
 
     # ------------------------------------------------------------ helpers
+
+    async def _locked(self, handler: Handler, body: bytes, args: list[str]) -> Response:
+        async with self._lock:
+            return await handler(body, *args)
 
     def _proxy(self, name: str) -> Proxy:
         proxy = self.proxies.get(name)
@@ -196,17 +211,13 @@ class ControlApi:
         return _json(proxy.to_json(), 201)
 
     async def populate(self, body: bytes) -> Response:
-        items = parse_json(body)
-        if not isinstance(items, list):
-            raise err.BAD_REQUEST_BODY.joined(
-                "json: cannot unmarshal object into Go value of type []proxy.Proxy"
-            )
-        defaults = {"name": "", "listen": "", "upstream": "", "enabled": True, "seed": None}
-        wanted = [self._decode_proxy(item, defaults) for item in items]
-        for index, values in enumerate(wanted, start=1):
-            for required in ("name", "upstream"):
-                if not values[required]:
-                    raise err.MISSING_FIELD.joined(f"{required} at proxy {index}")
+        """Toxiproxy answers every populate error as JSON (not text/plain) with a
+        `proxies` field: null when the input was refused before any proxy was
+        made, else the proxies made before the failing one."""
+        try:
+            wanted = self._decode_populate(body)
+        except err.ApiError as exc:
+            return _json({"error": exc.message, "status": exc.status, "proxies": None}, exc.status)
         result: list[Proxy] = []
         for values in wanted:
             existing = self.proxies.get(values["name"])
@@ -216,12 +227,29 @@ class ControlApi:
             if existing is not None:
                 await self._remove(existing.name)
             try:
-                result.append(await self._add(values, True))
+                result.append(await self._add(values, values["enabled"]))
             except err.ApiError as exc:
                 data = {"error": exc.message, "status": exc.status}
-                data["proxies"] = [p.to_json() for p in result]
+                data["proxies"] = [p.to_json() for p in result] or None
                 return _json(data, exc.status)
-        return _json({"proxies": [p.to_json() for p in result]}, 201)
+        return _json({"proxies": [p.to_json() for p in result] or None}, 201)
+
+    def _decode_populate(self, body: bytes) -> list[dict[str, Any]]:
+        items = parse_json(body)
+        if items is None:  # Go decodes null into an empty slice
+            return []
+        if not isinstance(items, list):
+            kind = {dict: "object", str: "string", bool: "bool"}.get(type(items), "number")
+            raise err.BAD_REQUEST_BODY.joined(
+                f"json: cannot unmarshal {kind} into Go value of type {_POPULATE_GO_TYPE}"
+            )
+        defaults = {"name": "", "listen": "", "upstream": "", "enabled": True, "seed": None}
+        wanted = [self._decode_proxy(item, defaults) for item in items]
+        for index, values in enumerate(wanted, start=1):
+            for required in ("name", "upstream"):
+                if not values[required]:
+                    raise err.MISSING_FIELD.joined(f"{required} at proxy {index}")
+        return wanted
 
     async def proxy_show(self, body: bytes, name: str) -> Response:
         return _json(self._proxy(name).to_json())

@@ -1,11 +1,21 @@
-"""One proxied TCP connection: two pumps, each passing chunks through its toxic chain.
+"""One proxied TCP connection: two directions, each passing chunks through its toxic chain.
 
-Per direction (upstream = client->server, downstream = server->client) a reader
-task reads chunks, stamps them with their arrival time and queues them; a writer
-task takes them in order, re-reads the proxy's live toxic list for that
-direction, and runs the chunk through the toxics enabled for this connection
-before writing it. With no toxics and nothing queued the reader writes directly
-(fast path). Closing the connection closes both sockets and cancels every task.
+Both sockets are asyncio protocols (`_Side`): a chunk read from one socket is fed
+to the direction that writes to the other (upstream = client->server, downstream
+= server->client). With no toxics in a direction and nothing queued, the chunk is
+written straight to the other socket inside the read callback: no task, no queue,
+no per-chunk allocation beyond the bytes (the fast path). Otherwise it is stamped
+with its arrival time and queued for the direction's pump task, which runs it
+through the chain of toxics enabled for this connection. The chain is built once
+per toxic change (`Connection.toxics_changed`), not per chunk.
+
+As in Toxiproxy, the first EOF (or read error) in one direction ends the whole
+connection: the chain is flushed (slow_close waits here), the destination socket
+is closed, the other direction then sees its source closed, flushes its own chain
+and closes the other socket. Half-close is not forwarded.
+
+Flow control: a direction pauses reading its source while its destination's write
+buffer is above the high-water mark or its queue holds `QUEUE_CHUNKS` chunks.
 
 Any exception a pump raises (a socket error, or a bug in a toxic) closes the
 whole connection, so ``Connection.closed`` always resolves and nothing leaks;
@@ -15,12 +25,13 @@ errors other than socket errors are logged with their traceback.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
 import random
 import socket
 import struct
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from ._toxics import TOXIC_TYPES, Toxic
@@ -30,9 +41,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-CHUNK_BYTES = 64 * 1024
 QUEUE_CHUNKS = 64
 _EOF = None
+_LINGER_0 = struct.pack("ii", 1, 0)
 
 
 def derive_rng(seed: int | None, *parts: object) -> random.Random:
@@ -58,151 +69,290 @@ class LinkContext:
         return self._states[toxic.uid]
 
 
-class Direction:
-    """One pump: source reader -> toxic chain -> destination writer."""
+class _Stage:
+    """One toxic of a built chain: calls its type's `apply` with the next stage."""
 
-    def __init__(
-        self,
-        conn: Connection,
-        name: str,
-        src: asyncio.StreamReader,
-        dst: asyncio.StreamWriter,
-    ) -> None:
+    __slots__ = ("apply", "toxic", "direction", "nxt")
+
+    def __init__(self, toxic: Toxic, direction: Direction, nxt: Callable[[bytes], Awaitable[None]]):
+        self.apply = TOXIC_TYPES[toxic.type].apply
+        self.toxic = toxic
+        self.direction = direction
+        self.nxt = nxt
+
+    def __call__(self, data: bytes) -> Awaitable[None]:
+        d = self.direction
+        if d.conn.closing:
+            return _done()
+        return self.apply(self.toxic, d.ctx, data, d.arrived_at, self.nxt)
+
+
+async def _done() -> None:
+    return None
+
+
+class Direction:
+    """One way of a connection: chunks fed by the source side, written to `dst`."""
+
+    def __init__(self, conn: Connection, name: str) -> None:
         self.conn = conn
         self.name = name
-        self.src = src
-        self.dst = dst
+        self.src: asyncio.Transport | None = None
+        self.dst: asyncio.Transport | None = None
         self.ctx = LinkContext(
             conn, name, derive_rng(conn.seed, conn.proxy.name, conn.ordinal, name)
         )
-        self.queue: asyncio.Queue[tuple[bytes, float] | None] = asyncio.Queue(QUEUE_CHUNKS)
-        self.busy = False
-        self.done = False
+        self.stats = conn.proxy.stats
+        self.chain: tuple[Toxic, ...] = ()
+        self.head: Callable[[bytes], Awaitable[None]] | None = None
+        self.queue: collections.deque[tuple[bytes, float] | None] = collections.deque()
+        self.arrived_at = 0.0
+        self.busy = False  # the pump is running a chunk
+        self.ended = False  # source ended (EOF queued or handled)
+        self.done = False  # destination closed after the source ended
+        self.dst_paused = False
+        self._reading_paused = False
+        self._wakeup: asyncio.Future[None] | None = None
+        self._writable: asyncio.Future[None] | None = None
+        self.task: asyncio.Task[None] | None = None
 
-    def _chain(self) -> list[Toxic]:
-        return [t for t in self.conn.proxy.toxics[self.name] if self.conn.is_enabled(t)]
+    # ------------------------------------------------------------ chain
 
-    async def read_loop(self) -> None:
-        loop = asyncio.get_running_loop()
-        stats = self.conn.proxy.stats
-        key = self.name
-        try:
-            while True:
-                data = await self.src.read(CHUNK_BYTES)
-                if not data:
-                    break
-                stats.received[key] += len(data)
-                if not self.busy and self.queue.empty() and not self.conn.proxy.toxics[key]:
-                    await self._write(data)
-                else:
-                    await self.queue.put((data, loop.time()))
-        except (ConnectionError, OSError):
+    def rebuild(self) -> None:
+        """Build the chain of toxics enabled for this connection (on every toxic change)."""
+        chain = tuple(t for t in self.conn.proxy.toxics[self.name] if self.conn.is_enabled(t))
+        self.chain = chain
+        head: Callable[[bytes], Awaitable[None]] = self._write_async
+        for toxic in reversed(chain):
+            head = _Stage(toxic, self, head)
+        self.head = head if chain else None
+        if chain or self.queue:
+            self._ensure_pump()
+
+    # ------------------------------------------------------------ input (from the source side)
+
+    def feed(self, data: bytes) -> None:
+        if self.conn.closing:
+            return
+        self.stats.received[self.name] += len(data)
+        if self.head is None and not self.busy and not self.queue:
+            dst = self.dst
+            if dst is not None and not dst.is_closing():
+                dst.write(data)
+                self.stats.sent[self.name] += len(data)
+            return
+        self.queue.append((data, self.conn.loop.time()))
+        if len(self.queue) >= QUEUE_CHUNKS:
+            self._update_reading()
+        self._ensure_pump()
+
+    def feed_eof(self) -> None:
+        if self.ended or self.conn.closing:
+            return
+        if self.dst is None:  # the client left before the upstream answered
             self.conn.close()
             return
-        except Exception:
-            self._failed("reading")
+        self.ended = True
+        if self.head is None and not self.busy and not self.queue:
+            self._close_dst()
             return
-        await self.queue.put(_EOF)
+        self.queue.append(_EOF)
+        self._ensure_pump()
 
-    async def write_loop(self) -> None:
+    # ------------------------------------------------------------ flow control
+
+    def set_dst_paused(self, paused: bool) -> None:
+        self.dst_paused = paused
+        if not paused and self._writable is not None and not self._writable.done():
+            self._writable.set_result(None)
+        self._update_reading()
+
+    def _update_reading(self) -> None:
+        want_pause = self.dst_paused or len(self.queue) >= QUEUE_CHUNKS
+        src = self.src
+        if src is None or src.is_closing() or want_pause == self._reading_paused:
+            return
+        self._reading_paused = want_pause
+        if want_pause:
+            src.pause_reading()
+        else:
+            src.resume_reading()
+
+    # ------------------------------------------------------------ the pump (toxics)
+
+    def _ensure_pump(self) -> None:
+        if self.task is None:
+            self.task = self.conn.loop.create_task(self._pump())
+            self.conn.tasks.append(self.task)
+        elif self._wakeup is not None and not self._wakeup.done():
+            self._wakeup.set_result(None)
+
+    async def _pump(self) -> None:
+        loop = self.conn.loop
         try:
-            while True:
-                item = await self.queue.get()
+            while not self.conn.closing:
+                if not self.queue:
+                    self._wakeup = loop.create_future()
+                    await self._wakeup
+                    self._wakeup = None
+                    continue
+                item = self.queue.popleft()
+                if self._reading_paused and len(self.queue) < QUEUE_CHUNKS // 2:
+                    self._update_reading()
                 self.busy = True
                 if item is _EOF:
                     await self._finish()
                     return
-                data, arrived_at = item
-                await self._run(self._chain(), 0, data, arrived_at)
+                data, self.arrived_at = item
+                head = self.head
+                if head is None:
+                    await self._write_async(data)
+                else:
+                    await head(data)
                 self.busy = False
-                if self.conn.closing:
-                    return
         except (ConnectionError, OSError):
             self.conn.close()
+        except asyncio.CancelledError:
+            raise
         except Exception:
-            self._failed("writing")
+            log.exception(
+                "proxy %s, connection %d, %s: error in the toxic chain; closing the connection",
+                self.conn.proxy.name,
+                self.conn.ordinal,
+                self.name,
+            )
+            self.conn.close()
 
-    def _failed(self, doing: str) -> None:
-        """A pump died of something other than a socket error: log it, close both ends."""
-        log.exception(
-            "proxy %s, connection %d, %s: error while %s; closing the connection",
-            self.conn.proxy.name,
-            self.conn.ordinal,
-            self.name,
-            doing,
-        )
-        self.conn.close()
-
-    async def _run(self, chain: list[Toxic], index: int, data: bytes, arrived_at: float) -> None:
+    async def _write_async(self, data: bytes) -> None:
         if self.conn.closing:
             return
-        if index == len(chain):
-            await self._write(data)
+        dst = self.dst
+        if dst is None or dst.is_closing():
             return
-        toxic = chain[index]
-
-        async def nxt(piece: bytes) -> None:
-            await self._run(chain, index + 1, piece, arrived_at)
-
-        await TOXIC_TYPES[toxic.type].apply(toxic, self.ctx, data, arrived_at, nxt)
-
-    async def _write(self, data: bytes) -> None:
-        if self.conn.closing:
-            return
-        self.dst.write(data)
-        self.conn.proxy.stats.sent[self.name] += len(data)
-        await self.dst.drain()
+        dst.write(data)
+        self.stats.sent[self.name] += len(data)
+        if self.dst_paused:
+            self._writable = self.conn.loop.create_future()
+            await self._writable
+            self._writable = None
 
     async def _finish(self) -> None:
-        """Source reached EOF: honour slow_close, then half-close the destination."""
-        for toxic in self._chain():
+        """Source ended: honour slow_close, then close the destination (as Toxiproxy)."""
+        for toxic in self.chain:
             if toxic.type == "slow_close":
                 await asyncio.sleep(toxic.attr("delay") / 1000)
+        self._close_dst()
+
+    def _close_dst(self) -> None:
         if self.conn.closing:
             return
         self.done = True
         if self.conn.both_done():
             self.conn.close()
             return
-        try:
-            if self.dst.can_write_eof():
-                self.dst.write_eof()
-            else:
-                self.conn.close()
-        except OSError:
-            self.conn.close()
+        dst = self.dst
+        if dst is not None:
+            _close_transport(dst, self.conn.linger0)
+
+
+class _Side(asyncio.Protocol):
+    """One socket of a connection: feeds what it reads to `inbound`, writes `outbound`."""
+
+    def __init__(
+        self,
+        inbound: Direction,
+        outbound: Direction,
+        on_made: Callable[[asyncio.Transport], None],
+    ) -> None:
+        self.inbound = inbound  # reads from this socket
+        self.outbound = outbound  # writes to this socket
+        self.on_made = on_made
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.on_made(transport)  # type: ignore[arg-type]
+
+    def data_received(self, data: bytes) -> None:
+        self.inbound.feed(data)
+
+    def eof_received(self) -> bool:
+        self.inbound.feed_eof()
+        return True  # keep the transport: the other direction may still write
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.outbound.set_dst_paused(False)
+        self.inbound.feed_eof()
+
+    def pause_writing(self) -> None:
+        self.outbound.set_dst_paused(True)
+
+    def resume_writing(self) -> None:
+        self.outbound.set_dst_paused(False)
 
 
 class Connection:
     """A client connection proxied to the upstream, with its toxicity decisions and timers."""
 
-    def __init__(
-        self,
-        proxy: Proxy,
-        ordinal: int,
-        client: tuple[asyncio.StreamReader, asyncio.StreamWriter],
-        upstream: tuple[asyncio.StreamReader, asyncio.StreamWriter],
-    ) -> None:
+    def __init__(self, proxy: Proxy, ordinal: int) -> None:
         self.proxy = proxy
         self.ordinal = ordinal
         self.seed = proxy.effective_seed()
-        self.client_writer = client[1]
-        self.upstream_writer = upstream[1]
+        self.loop = asyncio.get_running_loop()
         self.closing = False
-        self.closed = asyncio.get_running_loop().create_future()
+        self.closed = self.loop.create_future()
+        self.tasks: list[asyncio.Task[None]] = []
         self._decisions: dict[int, tuple[float, bool]] = {}
-        self._timers: dict[int, asyncio.TimerHandle] = {}
+        self._timers: dict[int, tuple[asyncio.TimerHandle | None, int]] = {}
+        self._timeout_uids: set[int] = set()
         self._reset_timer: asyncio.TimerHandle | None = None
+        self.linger0 = False
+        self.client_transport: asyncio.Transport | None = None
+        self.upstream_transport: asyncio.Transport | None = None
         self.directions = {
-            "upstream": Direction(self, "upstream", client[0], upstream[1]),
-            "downstream": Direction(self, "downstream", upstream[0], client[1]),
+            "upstream": Direction(self, "upstream"),
+            "downstream": Direction(self, "downstream"),
         }
-        self._tasks: list[asyncio.Task[None]] = []
+        up, down = self.directions["upstream"], self.directions["downstream"]
+        self.client_side = _Side(inbound=up, outbound=down, on_made=self._accepted)
+        self.upstream_side = _Side(inbound=down, outbound=up, on_made=self._upstream_made)
 
-    def start(self) -> None:
-        for d in self.directions.values():
-            self._tasks.append(asyncio.ensure_future(d.read_loop()))
-            self._tasks.append(asyncio.ensure_future(d.write_loop()))
+    def _accepted(self, client: asyncio.Transport) -> None:
+        """The client connected: hold its data (reading paused) until the upstream answers."""
+        self.client_transport = client
+        client.pause_reading()
+        self.proxy.connection_opened(self)
+        self.tasks.append(self.loop.create_task(self._connect()))
+
+    async def _connect(self) -> None:
+        try:
+            host, port = self.proxy.upstream_address()
+            await self.loop.create_connection(lambda: self.upstream_side, host, port)
+        except (OSError, ValueError):
+            self.close()  # upstream unreachable: Toxiproxy closes the client connection
+            return
+        if not self.closing and self.client_transport is not None:
+            self.client_transport.resume_reading()
+
+    def _upstream_made(self, upstream: asyncio.Transport) -> None:
+        if self.closing or self.client_transport is None:
+            upstream.close()
+            return
+        self._start(self.client_transport, upstream)
+
+    def _start(self, client: asyncio.Transport, upstream: asyncio.Transport) -> None:
+        """Both sockets are connected: wire them and build the chains."""
+        self.client_transport, self.upstream_transport = client, upstream
+        up, down = self.directions["upstream"], self.directions["downstream"]
+        up.src, up.dst = client, upstream
+        down.src, down.dst = upstream, client
+        # Toxiproxy sets SO_LINGER 0 on both sockets when a connection starts with a
+        # reset_peer toxic on the proxy; a reset_peer added later closes with FIN.
+        if any(t.type == "reset_peer" for s in self.directions for t in self.proxy.toxics[s]):
+            self.linger0 = True
+            for transport in (client, upstream):
+                sock = transport.get_extra_info("socket")
+                if sock is not None:
+                    with contextlib.suppress(OSError):
+                        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _LINGER_0)
         self.toxics_changed()
 
     def both_done(self) -> bool:
@@ -224,28 +374,48 @@ class Connection:
         return enabled
 
     def toxics_changed(self) -> None:
-        """Arm timers for active timeout toxics; disarm those of removed toxics."""
+        """Rebuild both chains; arm, re-arm or disarm timeout toxics' timers.
+
+        As in Toxiproxy, removing a timeout toxic (or `/reset`) closes the
+        connections it was attached to, whatever their toxicity decision.
+        """
         if self.closing:
             return
-        loop = asyncio.get_running_loop()
         live: set[int] = set()
         for direction in self.directions:
             for toxic in self.proxy.toxics[direction]:
-                if toxic.type != "timeout" or not self.is_enabled(toxic):
+                if toxic.type != "timeout":
                     continue
                 live.add(toxic.uid)
-                timeout_ms = toxic.attr("timeout")
-                if toxic.uid not in self._timers and timeout_ms > 0:
-                    self._timers[toxic.uid] = loop.call_later(timeout_ms / 1000, self.close)
-        for uid in list(self._timers):
-            if uid not in live:
-                self._timers.pop(uid).cancel()
+                self._timeout_uids.add(toxic.uid)
+                timeout_ms = toxic.attr("timeout") if self.is_enabled(toxic) else 0
+                armed = self._timers.get(toxic.uid)
+                if armed is None or armed[1] != timeout_ms:  # new or updated: (re)start it
+                    self._arm(toxic.uid, timeout_ms)
+        if self._timeout_uids - live:
+            self.close(self.linger0)
+            return
+        for d in self.directions.values():
+            d.rebuild()
+
+    def _arm(self, uid: int, timeout_ms: int) -> None:
+        old = self._timers.get(uid)
+        if old is not None and old[0] is not None:
+            old[0].cancel()
+        handle = None
+        if timeout_ms > 0:
+            handle = self.loop.call_later(timeout_ms / 1000, self.close, self.linger0)
+        self._timers[uid] = (handle, timeout_ms)
+
+    def rearm_timeout(self, toxic: Toxic) -> None:
+        """A timeout toxic dropped a chunk: its timer starts again (an idle timeout, as Go's)."""
+        if not self.closing:
+            self._arm(toxic.uid, toxic.attr("timeout"))
 
     def schedule_reset(self, delay_s: float) -> None:
-        """reset_peer saw data: reset both sockets (RST) after `delay_s`, once."""
+        """reset_peer saw data: close both sockets after `delay_s`, once (RST if linger 0)."""
         if self._reset_timer is None and not self.closing:
-            loop = asyncio.get_running_loop()
-            self._reset_timer = loop.call_later(delay_s, self.close, True)
+            self._reset_timer = self.loop.call_later(delay_s, self.close, self.linger0)
 
     async def close_after_flush(self) -> None:
         """Close gracefully (FIN, not RST), without waiting.
@@ -254,7 +424,7 @@ class Connection:
         keeps the data already written to a socket and hands it to the kernel
         before the socket is closed. Chunks still queued in a pump are dropped.
         """
-        self.close()
+        self.close(self.linger0)
 
     def close(self, reset: bool = False) -> None:
         """Close both sockets (with RST if `reset`) and cancel every task; idempotent."""
@@ -262,27 +432,28 @@ class Connection:
             return
         self.closing = True
         current = asyncio.current_task()
-        for task in self._tasks:
+        for task in self.tasks:
             if task is not current:
                 task.cancel()
-        for timer in self._timers.values():
-            timer.cancel()
+        for timer, _ in self._timers.values():
+            if timer is not None:
+                timer.cancel()
         if self._reset_timer is not None:
             self._reset_timer.cancel()
-        for writer in (self.client_writer, self.upstream_writer):
-            _close_writer(writer, reset)
+        for transport in (self.client_transport, self.upstream_transport):
+            if transport is not None:
+                _close_transport(transport, reset)
         self.proxy.connection_closed(self)
         if not self.closed.done():
             self.closed.set_result(None)
 
 
-def _close_writer(writer: asyncio.StreamWriter, reset: bool) -> None:
-    transport = writer.transport
+def _close_transport(transport: asyncio.Transport, reset: bool) -> None:
     if reset:
         sock = transport.get_extra_info("socket")
         if sock is not None:
             with contextlib.suppress(OSError):
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _LINGER_0)
         transport.abort()
     else:
         transport.close()

@@ -61,7 +61,6 @@ class Proxy:
         self.stats = ProxyStats()
         self.connections: set[Connection] = set()
         self._server: asyncio.Server | None = None
-        self._handlers: set[asyncio.Task[Any]] = set()
         self._ordinal = 0
 
     def effective_seed(self) -> int | None:
@@ -107,7 +106,8 @@ class Proxy:
             sock.bind(sockaddr)
             sock.listen(1024)
             sock.setblocking(False)
-            self._server = await asyncio.start_server(self._on_client, sock=sock)
+            loop = asyncio.get_running_loop()
+            self._server = await loop.create_server(self._new_connection, sock=sock)
         except OSError as exc:
             sock.close()
             reason = (exc.strerror or str(exc)).lower()
@@ -124,37 +124,21 @@ class Proxy:
             server.close()
         for conn in list(self.connections):
             conn.close()
-        for task in list(self._handlers):
-            task.cancel()
         if server is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(server.wait_closed(), 1.0)
 
-    async def _on_client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        self._handlers.add(task)
+    def _new_connection(self) -> asyncio.Protocol:
+        """Protocol for an accepted client socket (a new `Connection`)."""
         self._ordinal += 1
-        ordinal = self._ordinal
         self.stats.connections_total += 1
-        conn: Connection | None = None
-        try:
-            host, port = split_host_port(self.upstream)
-            up_reader, up_writer = await asyncio.open_connection(host, port)
-            conn = Connection(self, ordinal, (reader, writer), (up_reader, up_writer))
-            self.connections.add(conn)
-            conn.start()
-            await conn.closed
-        except (OSError, ValueError):
-            pass  # upstream unreachable: Toxiproxy closes the client connection
-        except asyncio.CancelledError:
-            pass
-        finally:
-            self._handlers.discard(task)
-            if conn is not None:
-                conn.close()
-            else:
-                writer.transport.abort()
+        return Connection(self, self._ordinal).client_side
+
+    def upstream_address(self) -> tuple[str, int]:
+        return split_host_port(self.upstream)
+
+    def connection_opened(self, conn: Connection) -> None:
+        self.connections.add(conn)
 
     def connection_closed(self, conn: Connection) -> None:
         self.connections.discard(conn)

@@ -1,4 +1,4 @@
-"""Run the control API (uvicorn) and the proxies on one asyncio loop.
+"""Run the proxies on one asyncio loop and the control API (uvicorn) on a thread of its own.
 
 `serve()` is the async core used by the CLI; `ToxiproxyServer` runs it on a
 background thread for in-process use.
@@ -52,27 +52,43 @@ async def serve(
     stop: asyncio.Event,
     on_ready: Callable[[int], None],
 ) -> None:
-    """Serve the API on host:port until `stop` is set; call `on_ready(real_port)` once up."""
+    """Serve the API on host:port until `stop` is set; call `on_ready(real_port)` once up.
+
+    The proxies run on the calling loop; uvicorn runs on a thread and loop of its
+    own (HTTP parsing, body reading, responses), and hands each request's handler
+    to the proxies' loop. A scrape of /metrics or a burst of API calls thus does not
+    sit between a proxied chunk and its write.
+    """
     sock = bind_api_socket(host, port)
-    api = ControlApi(seed=seed)
+    api = ControlApi(seed=seed, proxy_loop=asyncio.get_running_loop())
     config = uvicorn.Config(
         api, log_level="warning", access_log=False, lifespan="off", ws="none", http="h11"
     )
     server = _QuietServer(config)
-    task = asyncio.ensure_future(server.serve(sockets=[sock]))
+    failure: list[BaseException] = []
+
+    def run_api() -> None:
+        try:
+            asyncio.run(server.serve(sockets=[sock]))
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            failure.append(exc)
+
+    thread = threading.Thread(target=run_api, name="toxiserver-api", daemon=True)
+    thread.start()
     try:
         while not server.started:
-            if task.done():
-                task.result()
+            if not thread.is_alive():
+                if failure:
+                    raise failure[0]
                 raise ServerStartError("uvicorn exited before starting")
             await asyncio.sleep(0.005)
         on_ready(sock.getsockname()[1])
         await stop.wait()
     finally:
         server.should_exit = True
+        # keep this loop running meanwhile: requests in flight finish their handlers here
+        await asyncio.to_thread(thread.join, 10)
         await api.stop_all()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
         sock.close()
 
 

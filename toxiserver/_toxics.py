@@ -104,7 +104,8 @@ async def _pass(toxic: Toxic, ctx: LinkContext, data: bytes, at: float, nxt: Nex
 
 
 async def _timeout(toxic: Toxic, ctx: LinkContext, data: bytes, at: float, nxt: Next) -> None:
-    """Drop the data; the connection's timer (see `_link`) closes it after `timeout` ms."""
+    """Drop the data; the connection closes after `timeout` ms without data (see `_link`)."""
+    ctx.conn.rearm_timeout(toxic)
 
 
 async def _reset_peer(toxic: Toxic, ctx: LinkContext, data: bytes, at: float, nxt: Next) -> None:

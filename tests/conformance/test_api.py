@@ -212,9 +212,35 @@ def test_populate(api: Api, echo: EchoServer) -> None:
 
 
 def test_populate_missing_field(api: Api) -> None:
-    """Populate with a proxy lacking upstream answers 400 missing required field."""
+    """Populate with a proxy lacking upstream answers 400 missing required field.
+
+    Unlike every other error, populate's is served as application/json and carries
+    `proxies`: null when the input is refused before any proxy is made.
+    """
     resp = api.request("POST", "/populate", json=[{"name": "conf_nope"}])
-    assert_error(resp, 400, "missing required field: upstream")
+    assert resp.status_code == 400, resp.text
+    assert resp.headers["content-type"].startswith("application/json")
+    assert resp.json() == {
+        "error": "missing required field: upstream at proxy 1",
+        "status": 400,
+        "proxies": None,
+    }
+
+
+def test_populate_failure_lists_proxies_made(api: Api, echo: EchoServer) -> None:
+    """A populate that fails part way answers the error and the proxies made before it."""
+    made, bad = api.name(), api.name()
+    items = [
+        {"name": made, "upstream": echo.address, "listen": "127.0.0.1:0"},
+        {"name": bad, "upstream": echo.address, "listen": "127.0.0.1:99999"},
+    ]
+    resp = api.request("POST", "/populate", json=items)
+    assert resp.status_code == 500, resp.text
+    assert resp.headers["content-type"].startswith("application/json")
+    body = resp.json()
+    assert body["error"] == "listen tcp: address 99999: invalid port"
+    assert [p["name"] for p in body["proxies"]] == [made]
+    assert api.request("GET", f"/proxies/{made}").status_code == 200
 
 
 def test_reset(api: Api, echo_proxy: dict) -> None:

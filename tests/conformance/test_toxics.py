@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 import time
@@ -88,8 +89,7 @@ def test_toxic_update_applies(api: Api, echo_proxy: dict, client: socket.socket)
 
 def _pump(sock: socket.socket, payload: bytes) -> threading.Thread:
     def send() -> None:
-        sock.sendall(payload)
-        sock.shutdown(socket.SHUT_WR)
+        sock.sendall(payload)  # no half-close: Toxiproxy would end the connection
 
     thread = threading.Thread(target=send, daemon=True)
     thread.start()
@@ -102,7 +102,7 @@ def test_bandwidth_limits_throughput(api: Api, echo_proxy: dict, client: socket.
     payload = b"b" * 250_000
     start = time.perf_counter()
     sender = _pump(client, payload)
-    got = recv_all(client)
+    got = recv_exactly(client, len(payload))
     elapsed = time.perf_counter() - start
     sender.join(5)
     assert got == payload
@@ -133,7 +133,11 @@ def test_timeout_closes(api: Api, echo_proxy: dict, client: socket.socket) -> No
 
 
 def test_timeout_zero_holds(api: Api, echo_proxy: dict, client: socket.socket) -> None:
-    """timeout 0 keeps the connection open and drops data until the toxic is removed."""
+    """timeout 0 keeps the connection open and drops data; removing it closes the connection.
+
+    Toxiproxy's timeout toxic closes its stub on cleanup, so the connections it held
+    end (EOF) when it is removed; new connections pass data again.
+    """
     api.add_toxic(echo_proxy, name="hold", type="timeout", attributes={"timeout": 0})
     client.sendall(b"dropped")
     client.settimeout(0.4)
@@ -141,28 +145,87 @@ def test_timeout_zero_holds(api: Api, echo_proxy: dict, client: socket.socket) -
         client.recv(10)
     api.request("DELETE", f"/proxies/{echo_proxy['name']}/toxics/hold")
     client.settimeout(5)
-    assert round_trip_s(client, b"after") < 0.2
+    try:
+        assert recv_all(client) == b""
+    except ConnectionResetError:
+        pass
+    with connect(listen_port(echo_proxy)) as fresh:
+        assert round_trip_s(fresh, b"after") < 0.2
 
 
-def test_reset_peer(api: Api, echo_proxy: dict, client: socket.socket) -> None:
-    """reset_peer closes the connection with a TCP RST (ConnectionResetError)."""
+def test_timeout_is_an_idle_timeout(api: Api, echo_proxy: dict, client: socket.socket) -> None:
+    """The timeout starts again with each chunk it drops: steady data keeps it open."""
+    api.add_toxic(echo_proxy, type="timeout", attributes={"timeout": 300})
+    client.settimeout(0.15)
+    for _ in range(5):  # 0.75 s, a chunk every 0.15 s
+        client.sendall(b"x")
+        with pytest.raises(TimeoutError):
+            client.recv(10)
+    start = time.perf_counter()
+    client.settimeout(5)
+    try:
+        assert recv_all(client) == b""
+    except ConnectionResetError:
+        pass
+    assert time.perf_counter() - start <= 0.3 + TOL_S + 0.1
+
+
+def test_reset_peer(api: Api, echo_proxy: dict) -> None:
+    """reset_peer closes connections opened after it with a TCP RST (ConnectionResetError)."""
     api.add_toxic(echo_proxy, type="reset_peer", stream="upstream", attributes={"timeout": 0})
-    client.sendall(b"x")
-    with pytest.raises(ConnectionResetError):
-        for _ in range(50):
-            if client.recv(10) == b"":
-                break
-            time.sleep(0.01)
+    with connect(listen_port(echo_proxy)) as client:
+        client.sendall(b"x")
+        with pytest.raises(ConnectionResetError):
+            for _ in range(50):
+                if client.recv(10) == b"":
+                    break
+                time.sleep(0.01)
 
 
-def test_reset_peer_after_timeout(api: Api, echo_proxy: dict, client: socket.socket) -> None:
+def test_reset_peer_after_timeout(api: Api, echo_proxy: dict) -> None:
     """reset_peer with timeout 200 resets about 200 ms after data arrives."""
     api.add_toxic(echo_proxy, type="reset_peer", stream="upstream", attributes={"timeout": 200})
-    start = time.perf_counter()
+    with connect(listen_port(echo_proxy)) as client:
+        start = time.perf_counter()
+        client.sendall(b"x")
+        with pytest.raises(ConnectionResetError):
+            client.recv(10)
+        assert 0.19 <= time.perf_counter() - start <= 0.2 + TOL_S + 0.1
+
+
+def test_reset_peer_on_open_connection_closes(
+    api: Api, echo_proxy: dict, client: socket.socket
+) -> None:
+    """A reset_peer added to an open connection closes it, but with FIN, not RST.
+
+    Toxiproxy sets SO_LINGER 0 only when a connection starts with the toxic present.
+    """
+    round_trip_s(client)
+    api.add_toxic(echo_proxy, type="reset_peer", stream="upstream", attributes={"timeout": 0})
     client.sendall(b"x")
-    with pytest.raises(ConnectionResetError):
-        client.recv(10)
-    assert 0.19 <= time.perf_counter() - start <= 0.2 + TOL_S + 0.1
+    assert recv_all(client) == b""
+
+
+def test_first_eof_closes_the_connection(api: Api, oneshot_factory) -> None:
+    """A client's half-close ends the whole connection: the server's late reply is lost."""
+
+    def late_reply(conn: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            while conn.recv(1024):
+                pass
+            time.sleep(1.0)
+            conn.sendall(b"late")
+
+    proxy = api.create_proxy(oneshot_factory(late_reply).address)
+    with connect(listen_port(proxy)) as sock:
+        sock.sendall(b"request")
+        sock.shutdown(socket.SHUT_WR)
+        start = time.perf_counter()
+        try:
+            assert recv_all(sock) == b""
+        except ConnectionResetError:
+            pass
+        assert time.perf_counter() - start < 0.5
 
 
 def test_limit_data(api: Api, echo_proxy: dict, client: socket.socket) -> None:
