@@ -165,6 +165,7 @@ class DrillRunner:
         self.settings = settings
         self.state = state
         self._parts: DrillParts | None = None
+        self._stop_journaled = False  # an 'aborted' entry names the signal already
         # local faults being acted on, by id() of the plan's window (windows may hold lists)
         self._acting: dict[int, gevent.Greenlet] = {}
 
@@ -278,6 +279,7 @@ class DrillRunner:
             parts.journal.phase_ended(current_phase)
         if self.state.stop_reason:
             parts.journal.aborted(f"stopped by {self.state.stop_reason}")
+            self._stop_journaled = True
 
     def _apply_due(self, now: float) -> None:
         """Revert the windows that ended, then apply those that started (the injector journals).
@@ -348,6 +350,9 @@ class DrillRunner:
     def _finish(self) -> None:
         parts = self.parts
         stopped_before = self.state.stop_reason
+        if stopped_before and not self._stop_journaled:  # came while the load was stopping
+            unread = " (acknowledged writes not read back)" if parts.writes.writes else ""
+            parts.journal.aborted(f"stopped by {stopped_before} after the last phase{unread}")
         writes = parts.writes.writes
         if writes and not self.state.infrastructure_error and not stopped_before:
             results = verify_writes(
