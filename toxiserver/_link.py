@@ -28,13 +28,14 @@ import asyncio
 import collections
 import contextlib
 import logging
+import math
 import random
 import socket
 import struct
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-from ._toxics import TOXIC_TYPES, Toxic
+from ._toxics import TOXIC_TYPES, Next, Toxic, apply_latency
 
 if TYPE_CHECKING:
     from ._proxy import Proxy
@@ -74,17 +75,17 @@ class _Stage:
 
     __slots__ = ("apply", "toxic", "direction", "nxt")
 
-    def __init__(self, toxic: Toxic, direction: Direction, nxt: Callable[[bytes], Awaitable[None]]):
+    def __init__(self, toxic: Toxic, direction: Direction, nxt: Next) -> None:
         self.apply = TOXIC_TYPES[toxic.type].apply
         self.toxic = toxic
         self.direction = direction
         self.nxt = nxt
 
-    def __call__(self, data: bytes) -> Awaitable[None]:
+    def __call__(self, data: bytes, at: float) -> Awaitable[None]:
         d = self.direction
         if d.conn.closing:
             return _done()
-        return self.apply(self.toxic, d.ctx, data, d.arrived_at, self.nxt)
+        return self.apply(self.toxic, d.ctx, data, at, self.nxt)
 
 
 async def _done() -> None:
@@ -104,9 +105,8 @@ class Direction:
         )
         self.stats = conn.proxy.stats
         self.chain: tuple[Toxic, ...] = ()
-        self.head: Callable[[bytes], Awaitable[None]] | None = None
+        self.head: Next | None = None
         self.queue: collections.deque[tuple[bytes, float] | None] = collections.deque()
-        self.arrived_at = 0.0
         self.busy = False  # the pump is running a chunk
         self.ended = False  # source ended (EOF queued or handled)
         self.done = False  # destination closed after the source ended
@@ -114,7 +114,11 @@ class Direction:
         self._reading_paused = False
         self._wakeup: asyncio.Future[None] | None = None
         self._writable: asyncio.Future[None] | None = None
+        self._drained: asyncio.Future[None] | None = None
         self.task: asyncio.Task[None] | None = None
+        self.latency_only = False  # every toxic of the chain is latency: timers, no pump
+        self.timed = 0  # chunks waiting on a timer (latency-only chain)
+        self.last_release = 0.0
 
     # ------------------------------------------------------------ chain
 
@@ -122,11 +126,14 @@ class Direction:
         """Build the chain of toxics enabled for this connection (on every toxic change)."""
         chain = tuple(t for t in self.conn.proxy.toxics[self.name] if self.conn.is_enabled(t))
         self.chain = chain
-        head: Callable[[bytes], Awaitable[None]] = self._write_async
+        head: Next = self._write_async
         for toxic in reversed(chain):
             head = _Stage(toxic, self, head)
         self.head = head if chain else None
-        if chain or self.queue:
+        self.latency_only = bool(chain) and all(
+            TOXIC_TYPES[t.type].apply is apply_latency for t in chain
+        )
+        if (chain and not self.latency_only) or self.queue:
             self._ensure_pump()
 
     # ------------------------------------------------------------ input (from the source side)
@@ -135,16 +142,57 @@ class Direction:
         if self.conn.closing:
             return
         self.stats.received[self.name] += len(data)
-        if self.head is None and not self.busy and not self.queue:
-            dst = self.dst
-            if dst is not None and not dst.is_closing():
-                dst.write(data)
-                self.stats.sent[self.name] += len(data)
-            return
+        if not self.busy and not self.queue:
+            if self.head is None and not self.timed:
+                dst = self.dst
+                if dst is not None and not dst.is_closing():
+                    dst.write(data)
+                    self.stats.sent[self.name] += len(data)
+                return
+            if self.latency_only:
+                self._delay(data)
+                return
         self.queue.append((data, self.conn.loop.time()))
         if len(self.queue) >= QUEUE_CHUNKS:
             self._update_reading()
         self._ensure_pump()
+
+    def _delay(self, data: bytes) -> None:
+        """A latency-only chain: one timer per chunk writes it when due (no task, no queue).
+
+        Same figures as the pump running the latency toxics: delays add up from the
+        arrival (jitter drawn per toxic in chain order from the same generator), and
+        a chunk never overtakes the one before it.
+        """
+        loop = self.conn.loop
+        release = loop.time()
+        rng = self.ctx.rng
+        for toxic in self.chain:
+            delay_ms = toxic.attr("latency")
+            jitter_ms = toxic.attr("jitter")
+            if jitter_ms > 0:
+                delay_ms += rng.randrange(2 * jitter_ms) - jitter_ms
+            release += delay_ms / 1000
+        if release <= self.last_release:  # strictly later: timers due at once may swap
+            release = math.nextafter(self.last_release, math.inf)
+        self.last_release = release
+        self.timed += 1
+        loop.call_at(release, self._release, data)  # after a close, it finds `closing` set
+        if self.timed >= QUEUE_CHUNKS:
+            self._update_reading()
+
+    def _release(self, data: bytes) -> None:
+        self.timed -= 1
+        if self.conn.closing:
+            return
+        dst = self.dst
+        if dst is not None and not dst.is_closing():
+            dst.write(data)
+            self.stats.sent[self.name] += len(data)
+        if self._reading_paused and self.timed < QUEUE_CHUNKS // 2:
+            self._update_reading()
+        if not self.timed and self._drained is not None and not self._drained.done():
+            self._drained.set_result(None)
 
     def feed_eof(self) -> None:
         if self.ended or self.conn.closing:
@@ -153,7 +201,7 @@ class Direction:
             self.conn.close()
             return
         self.ended = True
-        if self.head is None and not self.busy and not self.queue:
+        if self.head is None and not self.busy and not self.queue and not self.timed:
             self._close_dst()
             return
         self.queue.append(_EOF)
@@ -168,7 +216,9 @@ class Direction:
         self._update_reading()
 
     def _update_reading(self) -> None:
-        want_pause = self.dst_paused or len(self.queue) >= QUEUE_CHUNKS
+        want_pause = (
+            self.dst_paused or len(self.queue) >= QUEUE_CHUNKS or self.timed >= QUEUE_CHUNKS
+        )
         src = self.src
         if src is None or src.is_closing() or want_pause == self._reading_paused:
             return
@@ -200,15 +250,19 @@ class Direction:
                 if self._reading_paused and len(self.queue) < QUEUE_CHUNKS // 2:
                     self._update_reading()
                 self.busy = True
+                while self.timed:  # chunks on timers go first
+                    self._drained = loop.create_future()
+                    await self._drained
+                    self._drained = None
                 if item is _EOF:
                     await self._finish()
                     return
-                data, self.arrived_at = item
+                data, arrived_at = item
                 head = self.head
                 if head is None:
-                    await self._write_async(data)
+                    await self._write_async(data, arrived_at)
                 else:
-                    await head(data)
+                    await head(data, arrived_at)
                 self.busy = False
         except (ConnectionError, OSError):
             self.conn.close()
@@ -223,7 +277,7 @@ class Direction:
             )
             self.conn.close()
 
-    async def _write_async(self, data: bytes) -> None:
+    async def _write_async(self, data: bytes, at: float = 0.0) -> None:
         if self.conn.closing:
             return
         dst = self.dst

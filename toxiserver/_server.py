@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import enum
+import gc
 import socket
 import threading
 from collections.abc import Callable, Generator
@@ -83,6 +84,11 @@ async def serve(
                 raise ServerStartError("uvicorn exited before starting")
             await asyncio.sleep(0.005)
         on_ready(sock.getsockname()[1])
+        # What startup made (uvicorn, starlette, prometheus_client: ~35k objects) lives
+        # as long as the server: out of the collector's sight, a full collection no
+        # longer walks it (7.6 ms measured) in the middle of proxied traffic.
+        gc.collect()
+        gc.freeze()
         await stop.wait()
     finally:
         server.should_exit = True

@@ -2,8 +2,10 @@
 
 A toxic type is a small record (`ToxicType`) with one contract: an async
 `apply(toxic, ctx, data, arrived_at, nxt)` that passes (possibly altered,
-delayed or sliced) data on by awaiting `nxt(piece)`, or drops it by not
-calling `nxt`. `ctx` is the per-connection, per-direction `LinkContext`
+delayed or sliced) data on by awaiting `nxt(piece, at)`, or drops it by not
+calling `nxt`. `at` is the time the piece is stamped with for the next toxic:
+the arrival time, or for latency the time it was released (so two latency
+toxics add up, as in Toxiproxy, whose latency advances the chunk's timestamp). `ctx` is the per-connection, per-direction `LinkContext`
 (seeded random generator, per-toxic state, handle on the connection).
 Add a type by adding a `ToxicType` to `TOXIC_TYPES`.
 """
@@ -22,7 +24,7 @@ from ._schema import check_name, decode_fields, expect_object, parse_json
 if TYPE_CHECKING:
     from ._link import LinkContext
 
-Next = Callable[[bytes], Awaitable[None]]
+Next = Callable[[bytes, float], Awaitable[None]]
 Apply = Callable[["Toxic", "LinkContext", bytes, float, Next], Awaitable[None]]
 
 STREAMS = ("upstream", "downstream")
@@ -74,19 +76,20 @@ async def _sleep_until(deadline: float) -> None:
         await asyncio.sleep(delay)
 
 
-async def _latency(toxic: Toxic, ctx: LinkContext, data: bytes, at: float, nxt: Next) -> None:
+async def apply_latency(toxic: Toxic, ctx: LinkContext, data: bytes, at: float, nxt: Next) -> None:
     delay_ms = toxic.attr("latency")
     jitter_ms = toxic.attr("jitter")
     if jitter_ms > 0:
         delay_ms += ctx.rng.randrange(2 * jitter_ms) - jitter_ms
-    await _sleep_until(at + delay_ms / 1000)
-    await nxt(data)
+    released = at + delay_ms / 1000
+    await _sleep_until(released)
+    await nxt(data, released)
 
 
 async def _bandwidth(toxic: Toxic, ctx: LinkContext, data: bytes, at: float, nxt: Next) -> None:
     rate_kbps = toxic.attr("rate")
     if rate_kbps <= 0:
-        await nxt(data)
+        await nxt(data, at)
         return
     state = ctx.state(toxic, dict)
     loop = asyncio.get_running_loop()
@@ -96,11 +99,11 @@ async def _bandwidth(toxic: Toxic, ctx: LinkContext, data: bytes, at: float, nxt
         begin = max(loop.time(), state.get("next_at", 0.0))
         state["next_at"] = begin + len(piece) / (rate_kbps * 1000)
         await _sleep_until(state["next_at"])
-        await nxt(piece)
+        await nxt(piece, at)
 
 
 async def _pass(toxic: Toxic, ctx: LinkContext, data: bytes, at: float, nxt: Next) -> None:
-    await nxt(data)
+    await nxt(data, at)
 
 
 async def _timeout(toxic: Toxic, ctx: LinkContext, data: bytes, at: float, nxt: Next) -> None:
@@ -137,7 +140,7 @@ async def _slicer(toxic: Toxic, ctx: LinkContext, data: bytes, at: float, nxt: N
     )
     delay_s = toxic.attr("delay") / 1_000_000
     for i in range(1, len(cuts)):
-        await nxt(data[cuts[i - 1] : cuts[i]])
+        await nxt(data[cuts[i - 1] : cuts[i]], at)
         if delay_s > 0 and i < len(cuts) - 1:
             await asyncio.sleep(delay_s)
 
@@ -149,7 +152,7 @@ async def _limit_data(toxic: Toxic, ctx: LinkContext, data: bytes, at: float, nx
     piece = data[:remaining]
     if piece:
         state["sent"] = sent + len(piece)
-        await nxt(piece)
+        await nxt(piece, at)
     if toxic.attr("bytes") - state.get("sent", 0) <= 0:
         await ctx.conn.close_after_flush()
 
@@ -157,7 +160,7 @@ async def _limit_data(toxic: Toxic, ctx: LinkContext, data: bytes, at: float, nx
 TOXIC_TYPES: dict[str, ToxicType] = {
     t.name: t
     for t in (
-        ToxicType("latency", ("latency", "jitter"), "LatencyToxic", _latency),
+        ToxicType("latency", ("latency", "jitter"), "LatencyToxic", apply_latency),
         ToxicType("bandwidth", ("rate",), "BandwidthToxic", _bandwidth),
         ToxicType("slow_close", ("delay",), "SlowCloseToxic", _pass),
         ToxicType("timeout", ("timeout",), "TimeoutToxic", _timeout),

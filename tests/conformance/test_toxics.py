@@ -298,3 +298,12 @@ def test_enabled_false_closes_open_connections(
         pass
     with pytest.raises(ConnectionRefusedError):
         connect(listen_port(echo_proxy)).close()
+
+
+def test_latency_toxics_add_up(api: Api, echo_proxy: dict, client: socket.socket) -> None:
+    """Two latency toxics on one stream add up (100 + 50 ms), as Toxiproxy's chain does."""
+    base = _baseline(client)
+    api.add_toxic(echo_proxy, name="a", type="latency", attributes={"latency": 100})
+    api.add_toxic(echo_proxy, name="b", type="latency", attributes={"latency": 50})
+    added = round_trip_s(client) - base
+    assert 0.15 - 0.01 <= added <= 0.15 + TOL_S
