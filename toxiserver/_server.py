@@ -10,10 +10,14 @@ import asyncio
 import contextlib
 import enum
 import gc
+import math
+import selectors
 import socket
 import threading
-from collections.abc import Callable, Generator
+import time
+from collections.abc import Callable, Coroutine, Generator
 from types import TracebackType
+from typing import Any
 
 import uvicorn
 
@@ -21,6 +25,35 @@ from ._api import ControlApi
 from ._errors import ServerStartError
 
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
+
+
+class PreciseSelector(selectors.DefaultSelector):  # type: ignore[misc,valid-type]
+    """The default selector, minus its rounding of timeouts up to a whole millisecond.
+
+    epoll_wait (and poll) take milliseconds, so the stock selector waits
+    ceil(timeout) ms and every asyncio timer fires 0-1 ms late: a latency toxic's
+    chunk, a slicer's or bandwidth's pause. Here the wait is the whole milliseconds
+    below the timeout; a remainder under 1 ms, with no I/O ready, is slept with
+    nanosleep (tens of microseconds of precision) before I/O is polled again.
+    """
+
+    def select(self, timeout: float | None = None) -> list[Any]:
+        if timeout is None or timeout <= 0:
+            return super().select(timeout)
+        whole_ms = math.floor(timeout * 1000)
+        if whole_ms > 0:
+            return super().select(whole_ms / 1000 - 1e-7)  # ceil() gives back whole_ms
+        ready = super().select(0)
+        if ready:
+            return ready
+        time.sleep(timeout)
+        return super().select(0)
+
+
+def run_proxy_loop(main: Coroutine[Any, Any, Any]) -> Any:
+    """`asyncio.run(main)` on a loop with `PreciseSelector` (the proxies' loop)."""
+    with asyncio.Runner(loop_factory=lambda: asyncio.SelectorEventLoop(PreciseSelector())) as r:
+        return r.run(main)
 
 
 class _QuietServer(uvicorn.Server):
@@ -153,7 +186,7 @@ class ToxiproxyServer:
             await serve(self.host, self.port, self.seed, self._stop, self._on_ready)
 
         try:
-            asyncio.run(main())
+            run_proxy_loop(main())
         except BaseException as exc:  # noqa: BLE001 - reported to start()
             self._error = exc
         finally:

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 from ._lifeline import Lifeline, this_server, write_record
-from ._server import LOOPBACK_HOSTS, serve
+from ._server import LOOPBACK_HOSTS, run_proxy_loop, serve
 
 
 def build_parser(prog: str = "toxiserver", epilog: str | None = None) -> argparse.ArgumentParser:
@@ -110,7 +110,7 @@ def main(
         )
         sys.exit(2)
     try:
-        asyncio.run(_run(args))
+        run_proxy_loop(_run(args))
     except OSError as exc:
         print(f"toxiserver: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
         sys.exit(1)
