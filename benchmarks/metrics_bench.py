@@ -23,8 +23,10 @@ OUTCOMES = [Outcome.OK] * 17 + [Outcome.FALLBACK, Outcome.ERROR, Outcome.SHED]
 
 def requests(n: int, rps: float, seed: int = 7) -> list[tuple[float, str, Outcome, int]]:
     rng = random.Random(seed)
-    return [(i / rps, rng.choice(ENDPOINTS), rng.choice(OUTCOMES),
-             int(rng.lognormvariate(11, 0.6))) for i in range(n)]
+    return [
+        (i / rps, rng.choice(ENDPOINTS), rng.choice(OUTCOMES), int(rng.lognormvariate(11, 0.6)))
+        for i in range(n)
+    ]
 
 
 def per_call_ns() -> tuple[float, float]:
@@ -54,9 +56,12 @@ def simulate(duration_s: int, rps: int, rows: list[MetricRow] | None) -> tuple[i
     recorder = Recorder(1.0, sink)
     for second in range(duration_s):
         for i in range(rps):
-            recorder.record(t_s=second + i / rps, endpoint=ENDPOINTS[i % 6],
-                            outcome=OUTCOMES[rng.randrange(20)],
-                            latency_us=int(rng.lognormvariate(11, 0.6)))
+            recorder.record(
+                t_s=second + i / rps,
+                endpoint=ENDPOINTS[i % 6],
+                outcome=OUTCOMES[rng.randrange(20)],
+                latency_us=int(rng.lognormvariate(11, 0.6)),
+            )
         recorder.flush(second + 1 - 0.5)  # the previous bucket closes half a second late
     recorder.flush_all()
     peak = tracemalloc.get_traced_memory()[1]

@@ -6,7 +6,6 @@ An exception raised by a task's own code (Locust's ``user_error``) becomes an er
 sample of the task (:meth:`RequestClassifier.task_error`), so a broken scenario is
 never a healthy-looking run.
 
-
 Locust-free on purpose (the engine, the Locust workers and the unit tests share it):
 it reads only the arguments of Locust's ``request`` event.
 
@@ -51,7 +50,6 @@ class RequestSample:
     @property
     def latency_ms(self) -> float | None:
         return None if self.latency_us is None else self.latency_us / 1000
-
 
 
 class RequestClassifier:
