@@ -1,4 +1,8 @@
-"""Suite-wide fixtures: fault ledgers in a temporary folder per run, and headless Chromium."""
+"""Suite-wide fixtures: fault ledgers in a temporary folder per run, and headless Chromium.
+
+Also the grouping and order of the test modules for pytest-xdist (scripts/test runs the
+suite in two worker processes): see XDIST_GROUPS.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +13,54 @@ import subprocess
 from collections.abc import Iterator
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import Any
 
 import pytest
+
+# Test modules that share a session fixture: each group runs in one pytest-xdist worker,
+# so the fixture is set up once. Every other module is a group of its own.
+XDIST_GROUPS = {
+    # the browser test reads the run directory of the plugin test's shipped-drill run
+    "tests/integration/plugin/test_plugin_drills.py": "plugin-shipped-drill",
+    "tests/integration/plugin/test_plugin_report_browser.py": "plugin-shipped-drill",
+}
+
+
+def xdist_group(nodeid: str) -> str:
+    """The group of a test: its module's entry in XDIST_GROUPS, else the module itself."""
+    module = nodeid.split("::", 1)[0]
+    return XDIST_GROUPS.get(module, module)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Keep each group together and put the groups with the most ``slow`` tests first.
+
+    Stable otherwise. Under pytest-xdist (scripts/test: ``-n 2 --dist loadscope
+    --no-loadscope-reorder``) a worker takes one group at a time in this order, so the
+    longest groups start at once and the short ones fill the gaps.
+    """
+    slow: dict[str, int] = {}
+    first: dict[str, int] = {}
+    for index, item in enumerate(items):
+        group = xdist_group(item.nodeid)
+        first.setdefault(group, index)
+        slow[group] = slow.get(group, 0) + (item.get_closest_marker("slow") is not None)
+    items.sort(key=lambda item: (-slow[xdist_group(item.nodeid)], first[xdist_group(item.nodeid)]))
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """``--dist loadscope`` with XDIST_GROUPS as scopes (xdist's own ``loadgroup`` relies on
+    rewriting node ids, which pytest 9 no longer allows)."""
+    if config.getvalue("dist") != "loadscope":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class GroupScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return xdist_group(nodeid)
+
+    return GroupScheduling(config, log)
 
 
 @pytest.fixture(scope="session", autouse=True)
