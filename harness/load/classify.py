@@ -25,9 +25,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from harness.clock import DrillClock
-from harness.drill.model import WriteRule
 from harness.load.error_kind import request_error_kind, task_endpoint, task_error_kind
 from harness.load.outcome import OutcomeRules
+from harness.load.spec import WriteRule
 from harness.load.writes import WriteReader
 from harness.results.model import Outcome
 from harness.results.raw import CUT_OFF_KIND, AckedWrite

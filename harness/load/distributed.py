@@ -51,7 +51,6 @@ from locust import runners as locust_runners
 from locust.env import Environment
 from locust.runners import STATE_MISSING, MasterRunner
 
-from harness.drill.model import LoadModel, LoadSpec
 from harness.errors import InfrastructureError, InputError
 from harness.load.classify import RequestClassifier
 from harness.load.protocol import (
@@ -71,6 +70,7 @@ from harness.load.protocol import (
     decode_health,
     worker_shares,
 )
+from harness.load.spec import LoadModel, LoadSpec
 
 log = logging.getLogger(__name__)
 

@@ -30,12 +30,12 @@ from locust import User
 from locust.env import Environment
 from locust.runners import Runner
 
-from harness.drill.model import LoadModel, LoadSpec
 from harness.errors import InputError
 from harness.load.classify import RequestClassifier, RequestSample
 from harness.load.dropped import DroppedArrivals
 from harness.load.health import HealthSink
 from harness.load.inflight import InFlight
+from harness.load.spec import LoadModel, LoadSpec
 from harness.load.users import (
     ArrivalGate,
     gated,

@@ -39,7 +39,6 @@ from locust import User
 from locust.env import Environment
 from locust.runners import Runner
 
-from harness.drill.model import LoadSpec
 from harness.load.classify import RequestClassifier, RequestSample
 from harness.load.drivers import (
     LiveSink,
@@ -52,6 +51,7 @@ from harness.load.drivers import (
     make_driver,
 )
 from harness.load.health import HealthSink, LoopMonitor
+from harness.load.spec import LoadSpec
 from harness.load.users import ArrivalGate, task_error, track_requests, wait_for_in_flight
 from harness.metrics.generator import MASTER
 

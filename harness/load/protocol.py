@@ -35,9 +35,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from harness.drill.model import WriteRule
 from harness.load.classify import RequestSample
 from harness.load.outcome import OutcomeRules
+from harness.load.spec import WriteRule
 from harness.metrics.recorder import Recorder
 from harness.results.model import Outcome
 from harness.results.raw import AckedWrite, GeneratorRow, MetricRow

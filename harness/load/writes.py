@@ -38,7 +38,7 @@ from harness.results.model import Outcome
 from harness.results.raw import AckedWrite, WriteKind
 
 if TYPE_CHECKING:
-    from harness.drill.model import WriteRule
+    from harness.load.spec import WriteRule
 
 NOTE_CHARS = 160  # an unmatched answer's example text is cut to this
 
