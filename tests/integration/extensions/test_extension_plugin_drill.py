@@ -11,14 +11,13 @@ from __future__ import annotations
 import csv
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.integration.load.load_helpers import report, run_drill, write_drill
+from tests.servers import served
 
 pytestmark = pytest.mark.slow
 
@@ -29,29 +28,8 @@ REPO = Path(__file__).resolve().parents[3]
 @pytest.fixture(scope="module")
 def target_url() -> Iterator[str]:
     """load_server.py in a child process; its URL."""
-    process = subprocess.Popen(
-        [sys.executable, str(SERVER)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
-    )
-    try:
-        url = f"http://127.0.0.1:{int(process.stdout.readline())}"
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                urllib.request.urlopen(f"{url}/healthz", timeout=1).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.05)
+    with served(SERVER) as url:
         yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
-        process.stdout.close()
 
 
 def test_drill_with_plugin_check_and_shape_is_judged_and_reported(

@@ -11,9 +11,6 @@ from __future__ import annotations
 
 import json
 import socket
-import subprocess
-import sys
-import time
 import urllib.request
 import xml.etree.ElementTree as ET
 from collections import Counter
@@ -22,6 +19,8 @@ from pathlib import Path
 
 import pytest
 from load_helpers import report, run_drill, write_drill
+
+from tests.servers import served
 
 pytestmark = pytest.mark.slow
 
@@ -43,32 +42,8 @@ class ErrorsServer:
 @pytest.fixture(scope="module")
 def errors_server() -> Iterator[ErrorsServer]:
     """errors_server.py in a child process, always stopped."""
-    process = subprocess.Popen(
-        [sys.executable, str(HERE / "errors_server.py")],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    try:
-        url = f"http://127.0.0.1:{int(process.stdout.readline())}"
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                urllib.request.urlopen(f"{url}/healthz", timeout=1).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.05)
+    with served(HERE / "errors_server.py") as url:
         yield ErrorsServer(url)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
-        process.stdout.close()
 
 
 @pytest.fixture

@@ -22,6 +22,7 @@ import pytest
 import yaml
 
 from tests.integration.load.load_helpers import report, start_drill
+from tests.servers import served
 
 pytestmark = pytest.mark.slow
 
@@ -32,30 +33,8 @@ SCENARIO = HERE.parent / "load" / "load_scenario.py"
 @pytest.fixture
 def server() -> Iterator[str]:
     """probe_server.py in a child process; its URL."""
-    process = subprocess.Popen(
-        [sys.executable, str(HERE / "probe_server.py")],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-    )
-    try:
-        url = f"http://127.0.0.1:{int(process.stdout.readline())}"
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                urllib.request.urlopen(f"{url}/healthz", timeout=1).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.05)
+    with served(HERE / "probe_server.py") as url:
         yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
-        process.stdout.close()
 
 
 def probe_checks(min_ratio: float) -> list[dict]:

@@ -10,9 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import subprocess
-import sys
-import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,6 +20,7 @@ import yaml
 
 from harness.pytest_plugin import run_drill_in_child
 from harness.results.model import Verdict
+from tests.servers import served
 
 pytestmark = pytest.mark.slow
 LOG = logging.getLogger(__name__)
@@ -43,34 +41,8 @@ class OrderApi:
 @pytest.fixture
 def orders_api() -> Iterator[OrderApi]:
     """A fresh writes_server.py per test (its ground truth starts empty); always stopped."""
-    process = subprocess.Popen(
-        [sys.executable, str(HERE / "writes_server.py")],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    try:
-        assert process.stdout is not None
-        url = f"http://127.0.0.1:{int(process.stdout.readline())}"
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                urllib.request.urlopen(f"{url}/health", timeout=1).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.05)
+    with served(HERE / "writes_server.py", health_path="/health") as url:
         yield OrderApi(url)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
-        if process.stdout is not None:
-            process.stdout.close()
 
 
 def drill_file(tmp_path: Path, url: str, user_class: str) -> Path:
