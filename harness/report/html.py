@@ -10,6 +10,7 @@ from markupsafe import Markup
 
 from harness.report import errors, fmt
 from harness.report.charts import build_charts
+from harness.report.lanes import build_lanes
 from harness.report.verdicts import STYLES, style
 from harness.results.model import EventKind, Outcome, RunReport
 
@@ -48,19 +49,26 @@ def render(report: RunReport) -> str:
     """Return report.html for ``report`` as a string."""
     failed = [c for c in report.checks if not c.passed]
     metric_names = sorted({name for s in report.server_samples for name in s.values})
-    return _environment().get_template("report.html.j2").render(
-        r=report,
-        v=style(report.verdict),
-        failed=failed,
-        charts=build_charts(report) if report.series.t_s else [],
-        metric_names=metric_names,
-        error_lines=errors.report_lines(report),
-        errors_unrecorded=any(
-            p.outcome_counts.get(Outcome.ERROR) and not p.errors for p in report.phases
-        ),
-        rows_per_phase=errors.ROWS_PER_PHASE,
-        css=Markup(_css()),
-    ).rstrip() + "\n"
+    return (
+        _environment()
+        .get_template("report.html.j2")
+        .render(
+            r=report,
+            v=style(report.verdict),
+            failed=failed,
+            charts=build_charts(report) if report.series.t_s else [],
+            lanes=build_lanes(report) if report.series.t_s else None,
+            metric_names=metric_names,
+            error_lines=errors.report_lines(report),
+            errors_unrecorded=any(
+                p.outcome_counts.get(Outcome.ERROR) and not p.errors for p in report.phases
+            ),
+            rows_per_phase=errors.ROWS_PER_PHASE,
+            css=Markup(_css()),
+        )
+        .rstrip()
+        + "\n"
+    )
 
 
 @cache

@@ -96,42 +96,112 @@ def sample_report(**overrides: Any) -> RunReport:
             ServerSample(
                 t_s=float(t),
                 values={
-                    "breaker_open{dependency=orders-primary}": 1.0 if 10 < t <= 31 else 0.0,
+                    "breaker_state{dependency=orders-primary}": (
+                        2.0 if 12 <= t < 30 else 1.0 if 10 <= t < 12 or 30 <= t < 32 else 0.0
+                    ),
                     "inflight_requests": 12.0 if 10 <= t < 12 else 4.0,
+                    "orders_read_total{source=replica}": 45.0 * max(0, min(t, 30) - 11),
+                    "tickets_created_total": 12.0 * t,
+                    "build_info{version=1.4.2}": 1.0,
                 },
             )
-            for t in range(0, 41, 5)
+            for t in range(0, 41)
         ],
     )
     return report.model_copy(update=overrides) if overrides else report
 
 
-def _check(name: str, type_: str, phase: str | None, cmp: str, threshold: float,
-           measured: float | None, unit: str, detail: str = "") -> CheckResult:
+def _check(
+    name: str,
+    type_: str,
+    phase: str | None,
+    cmp: str,
+    threshold: float,
+    measured: float | None,
+    unit: str,
+    detail: str = "",
+) -> CheckResult:
     passed = measured is not None and (
         measured <= threshold if cmp == "<=" else measured >= threshold
     )
-    return CheckResult(name=name, type=type_, phase=phase, comparator=cmp, threshold=threshold,
-                       measured=measured, unit=unit, passed=passed, detail=detail)
+    return CheckResult(
+        name=name,
+        type=type_,
+        phase=phase,
+        comparator=cmp,
+        threshold=threshold,
+        measured=measured,
+        unit=unit,
+        passed=passed,
+        detail=detail,
+    )
 
 
 def _checks() -> list[CheckResult]:
     return [
-        _check("baseline-p95", "latency", "baseline", "<=", 250, 121.0, "ms",
-               "p95 latency was 121 ms in phase 'baseline', within ≤ 250 ms"),
-        _check("baseline-errors", "error_rate", "baseline", "<=", 0.01, 0.002, "ratio",
-               "error ratio was 0.2 % in phase 'baseline', within ≤ 1 %"),
-        _check("fault-errors", "error_rate", "fault", "<=", 0.05, 0.038, "ratio",
-               "error ratio was 3.8 % in phase 'fault', within ≤ 5 %"),
-        _check("fault-p99", "latency", "fault", "<=", 1500, 2380.0, "ms",
-               "p99 latency was 2,380 ms in phase 'fault', breaching ≤ 1,500 ms: requests in "
-               "the 1.2 s before failover waited for the 2 s client timeout."),
-        _check("fault-fallback", "fallback_ratio", "fault", "<=", 0.40, 0.23, "ratio",
-               "fallback ratio was 23 % in phase 'fault', within ≤ 40 %"),
+        _check(
+            "baseline-p95",
+            "latency",
+            "baseline",
+            "<=",
+            250,
+            121.0,
+            "ms",
+            "p95 latency was 121 ms in phase 'baseline', within ≤ 250 ms",
+        ),
+        _check(
+            "baseline-errors",
+            "error_rate",
+            "baseline",
+            "<=",
+            0.01,
+            0.002,
+            "ratio",
+            "error ratio was 0.2 % in phase 'baseline', within ≤ 1 %",
+        ),
+        _check(
+            "fault-errors",
+            "error_rate",
+            "fault",
+            "<=",
+            0.05,
+            0.038,
+            "ratio",
+            "error ratio was 3.8 % in phase 'fault', within ≤ 5 %",
+        ),
+        _check(
+            "fault-p99",
+            "latency",
+            "fault",
+            "<=",
+            1500,
+            2380.0,
+            "ms",
+            "p99 latency was 2,380 ms in phase 'fault', breaching ≤ 1,500 ms: requests in "
+            "the 1.2 s before failover waited for the 2 s client timeout.",
+        ),
+        _check(
+            "fault-fallback",
+            "fallback_ratio",
+            "fault",
+            "<=",
+            0.40,
+            0.23,
+            "ratio",
+            "fallback ratio was 23 % in phase 'fault', within ≤ 40 %",
+        ),
         _check("failover-time", "failover_time", None, "<=", 3.0, FAILOVER_S, "s"),
         _check("recovery-time", "recovery_time", None, "<=", 5.0, RECOVERY_S, "s"),
-        _check("recovery-shed", "shed_ratio", "recovery", "<=", 0.02, 0.004, "ratio",
-               "shed ratio was 0.4 % in phase 'recovery', within ≤ 2 %"),
+        _check(
+            "recovery-shed",
+            "shed_ratio",
+            "recovery",
+            "<=",
+            0.02,
+            0.004,
+            "ratio",
+            "shed ratio was 0.4 % in phase 'recovery', within ≤ 2 %",
+        ),
         _check("no-lost-writes", "lost_writes", None, "<=", 0, 0, "count"),
     ]
 
@@ -154,9 +224,16 @@ def _split(total: int, weights: dict[str, float]) -> list[ErrorCount]:
     return [ErrorCount(kind=k, count=n) for k, n in ranked if n]
 
 
-def _phase(name: str, start_s: float, end_s: float, rps: float, ratios: dict[Outcome, float],
-           lat: tuple[float, float, float, float], faults: list[str] | None = None,
-           p99_corrected_ms: float | None = None) -> PhaseSummary:
+def _phase(
+    name: str,
+    start_s: float,
+    end_s: float,
+    rps: float,
+    ratios: dict[Outcome, float],
+    lat: tuple[float, float, float, float],
+    faults: list[str] | None = None,
+    p99_corrected_ms: float | None = None,
+) -> PhaseSummary:
     requests = round(rps * (end_s - start_s))
     counts = {o: round(requests * r) for o, r in ratios.items()}
     counts[Outcome.OK] = requests - sum(counts.values())
@@ -170,35 +247,75 @@ def _phase(name: str, start_s: float, end_s: float, rps: float, ratios: dict[Out
         for e in errors:
             phase_errors[e.kind] = phase_errors.get(e.kind, 0) + e.count
         endpoints[ep] = EndpointSummary(
-            requests=n, rps=round(rps * share, 1),
+            requests=n,
+            rps=round(rps * share, 1),
             outcome_counts=outcome_counts,
-            p50_ms=round(lat[0] * scale, 1), p95_ms=round(lat[1] * scale, 1),
-            p99_ms=round(lat[2] * scale, 1), max_ms=round(lat[3] * scale, 1),
+            p50_ms=round(lat[0] * scale, 1),
+            p95_ms=round(lat[1] * scale, 1),
+            p99_ms=round(lat[2] * scale, 1),
+            max_ms=round(lat[3] * scale, 1),
             errors=errors,
         )
     return PhaseSummary(
-        name=name, start_s=start_s, end_s=end_s, faults=faults or [], requests=requests, rps=rps,
+        name=name,
+        start_s=start_s,
+        end_s=end_s,
+        faults=faults or [],
+        requests=requests,
+        rps=rps,
         outcome_counts=counts,
         error_ratio=ratios.get(Outcome.ERROR, 0.0),
         fallback_ratio=ratios.get(Outcome.FALLBACK, 0.0),
-        degraded_ratio=ratios.get(Outcome.DEGRADED, 0.0), shed_ratio=ratios.get(Outcome.SHED, 0.0),
-        p50_ms=lat[0], p95_ms=lat[1], p99_ms=lat[2], max_ms=lat[3],
-        p99_corrected_ms=p99_corrected_ms, endpoints=endpoints,
-        errors=[ErrorCount(kind=k, count=n)
-                for k, n in sorted(phase_errors.items(), key=lambda kv: (-kv[1], kv[0]))],
+        degraded_ratio=ratios.get(Outcome.DEGRADED, 0.0),
+        shed_ratio=ratios.get(Outcome.SHED, 0.0),
+        p50_ms=lat[0],
+        p95_ms=lat[1],
+        p99_ms=lat[2],
+        max_ms=lat[3],
+        p99_corrected_ms=p99_corrected_ms,
+        endpoints=endpoints,
+        errors=[
+            ErrorCount(kind=k, count=n)
+            for k, n in sorted(phase_errors.items(), key=lambda kv: (-kv[1], kv[0]))
+        ],
     )
 
 
 def _phases() -> list[PhaseSummary]:
     return [
-        _phase("baseline", 0.0, 10.0, 49.8, {Outcome.ERROR: 0.002},
-               (44.0, 121.0, 178.0, 260.0), p99_corrected_ms=182.0),
-        _phase("fault", 10.0, 30.0, 47.9,
-               {Outcome.ERROR: 0.038, Outcome.FALLBACK: 0.23, Outcome.DEGRADED: 0.05,
-                Outcome.SHED: 0.06},
-               (88.0, 410.0, 2380.0, 2050.0 + 950.0), faults=[FAULT], p99_corrected_ms=2710.0),
-        _phase("recovery", 30.0, 40.0, 49.5, {Outcome.ERROR: 0.003, Outcome.SHED: 0.004},
-               (47.0, 133.0, 205.0, 390.0), p99_corrected_ms=214.0),
+        _phase(
+            "baseline",
+            0.0,
+            10.0,
+            49.8,
+            {Outcome.ERROR: 0.002},
+            (44.0, 121.0, 178.0, 260.0),
+            p99_corrected_ms=182.0,
+        ),
+        _phase(
+            "fault",
+            10.0,
+            30.0,
+            47.9,
+            {
+                Outcome.ERROR: 0.038,
+                Outcome.FALLBACK: 0.23,
+                Outcome.DEGRADED: 0.05,
+                Outcome.SHED: 0.06,
+            },
+            (88.0, 410.0, 2380.0, 2050.0 + 950.0),
+            faults=[FAULT],
+            p99_corrected_ms=2710.0,
+        ),
+        _phase(
+            "recovery",
+            30.0,
+            40.0,
+            49.5,
+            {Outcome.ERROR: 0.003, Outcome.SHED: 0.004},
+            (47.0, 133.0, 205.0, 390.0),
+            p99_corrected_ms=214.0,
+        ),
     ]
 
 
@@ -223,8 +340,17 @@ def _series() -> TimeSeries:
         for i, (column, value) in enumerate(zip(columns, values, strict=True)):
             jitter = 1 + 0.04 * wobble if i in (1, 2, 3) else 1.0  # latency wobbles a little
             column.append(round(value * jitter, 3))
-    return TimeSeries(bucket_s=1.0, t_s=t_s, rps=rps, p50_ms=p50, p95_ms=p95, p99_ms=p99,
-                      error_ratio=err, fallback_ratio=fb, shed_ratio=shed)
+    return TimeSeries(
+        bucket_s=1.0,
+        t_s=t_s,
+        rps=rps,
+        p50_ms=p50,
+        p95_ms=p95,
+        p99_ms=p99,
+        error_ratio=err,
+        fallback_ratio=fb,
+        shed_ratio=shed,
+    )
 
 
 def _event(t_s: float, kind: EventKind, message: str, **data: Any) -> TimelineEvent:
@@ -238,22 +364,48 @@ def _events() -> list[TimelineEvent]:
         _event(0.0, k.PHASE_STARTED, "Phase baseline started", phase="baseline"),
         _event(10.0, k.PHASE_ENDED, "Phase baseline ended", phase="baseline"),
         _event(10.0, k.PHASE_STARTED, "Phase fault started", phase="fault"),
-        _event(10.0, k.FAULT_APPLIED, f"Fault {FAULT} applied: proxy orders-primary down",
-               fault=FAULT),
-        _event(10.6, k.SERVER_STATE, "Breaker orders-primary: closed -> open",
-               breaker="orders-primary", state="open"),
-        _event(11.2, k.FAILOVER, "Failover: success ratio back above 95 % after 1.2 s "
-               "(reads from orders-replica)", fault=FAULT, failover_s=FAILOVER_S),
+        _event(
+            10.0, k.FAULT_APPLIED, f"Fault {FAULT} applied: proxy orders-primary down", fault=FAULT
+        ),
+        _event(
+            10.6,
+            k.SERVER_STATE,
+            "Breaker orders-primary: closed -> open",
+            breaker="orders-primary",
+            state="open",
+        ),
+        _event(
+            11.2,
+            k.FAILOVER,
+            "Failover: success ratio back above 95 % after 1.2 s (reads from orders-replica)",
+            fault=FAULT,
+            failover_s=FAILOVER_S,
+        ),
         _event(12.0, k.NOTE, "Shedding recommendations traffic with 429 while the breaker is open"),
         _event(30.0, k.PHASE_ENDED, "Phase fault ended", phase="fault"),
         _event(30.0, k.PHASE_STARTED, "Phase recovery started", phase="recovery"),
         _event(30.0, k.FAULT_REVERTED, f"Fault {FAULT} reverted", fault=FAULT),
-        _event(30.9, k.SERVER_STATE, "Breaker orders-primary: open -> half_open",
-               breaker="orders-primary", state="half_open"),
-        _event(31.3, k.SERVER_STATE, "Breaker orders-primary: half_open -> closed",
-               breaker="orders-primary", state="closed"),
-        _event(32.1, k.RECOVERY, "Recovered: latency and errors back to baseline 2.1 s after "
-               "the fault ended", fault=FAULT, recovery_s=RECOVERY_S),
+        _event(
+            30.9,
+            k.SERVER_STATE,
+            "Breaker orders-primary: open -> half_open",
+            breaker="orders-primary",
+            state="half_open",
+        ),
+        _event(
+            31.3,
+            k.SERVER_STATE,
+            "Breaker orders-primary: half_open -> closed",
+            breaker="orders-primary",
+            state="closed",
+        ),
+        _event(
+            32.1,
+            k.RECOVERY,
+            "Recovered: latency and errors back to baseline 2.1 s after the fault ended",
+            fault=FAULT,
+            recovery_s=RECOVERY_S,
+        ),
         _event(40.0, k.PHASE_ENDED, "Phase recovery ended", phase="recovery"),
         _event(40.0, k.RUN_ENDED, "Drill ended: verdict fail"),
     ]
@@ -262,25 +414,49 @@ def _events() -> list[TimelineEvent]:
 def aborted_report() -> RunReport:
     """Return an edge-case report: aborted at 12.4 s, fault never reverted, nothing measured."""
     base = sample_report()
-    return base.model_copy(update={
-        "run_id": "20240611T110000Z-orders-failover",
-        "verdict": Verdict.ABORTED,
-        "verdict_reason": "Aborted at 12.4 s: error ratio 0.62 above the abort limit 0.5.",
-        "duration_s": 12.4,
-        "checks": [
-            _check("fault-p99", "latency_p99", "fault", "<=", 1500, None, "ms",
-                   "No requests completed in the fault phase."),
-            _check("failover-time", "failover", None, "<=", 3.0, None, "s"),
-        ],
-        "phases": base.phases[:1],
-        "faults": [base.faults[0].model_copy(update={"reverted_s": None})],
-        "timings": [base.timings[0].model_copy(
-            update={"fault_end_s": None, "failover_s": None, "recovery_s": None})],
-        "writes": None,
-        "series": TimeSeries(bucket_s=1.0, t_s=[], rps=[], p50_ms=[], p95_ms=[], p99_ms=[],
-                             error_ratio=[], fallback_ratio=[], shed_ratio=[]),
-        "events": [*base.events[:5],
-                   _event(12.4, EventKind.ABORTED, "Abort: error ratio 0.62 > 0.5 <limit>")],
-        "server_samples": [],
-        "sustainable_peak": None,
-    })
+    return base.model_copy(
+        update={
+            "run_id": "20240611T110000Z-orders-failover",
+            "verdict": Verdict.ABORTED,
+            "verdict_reason": "Aborted at 12.4 s: error ratio 0.62 above the abort limit 0.5.",
+            "duration_s": 12.4,
+            "checks": [
+                _check(
+                    "fault-p99",
+                    "latency_p99",
+                    "fault",
+                    "<=",
+                    1500,
+                    None,
+                    "ms",
+                    "No requests completed in the fault phase.",
+                ),
+                _check("failover-time", "failover", None, "<=", 3.0, None, "s"),
+            ],
+            "phases": base.phases[:1],
+            "faults": [base.faults[0].model_copy(update={"reverted_s": None})],
+            "timings": [
+                base.timings[0].model_copy(
+                    update={"fault_end_s": None, "failover_s": None, "recovery_s": None}
+                )
+            ],
+            "writes": None,
+            "series": TimeSeries(
+                bucket_s=1.0,
+                t_s=[],
+                rps=[],
+                p50_ms=[],
+                p95_ms=[],
+                p99_ms=[],
+                error_ratio=[],
+                fallback_ratio=[],
+                shed_ratio=[],
+            ),
+            "events": [
+                *base.events[:5],
+                _event(12.4, EventKind.ABORTED, "Abort: error ratio 0.62 > 0.5 <limit>"),
+            ],
+            "server_samples": [],
+            "sustainable_peak": None,
+        }
+    )
