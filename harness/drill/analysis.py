@@ -33,7 +33,7 @@ from harness.results.model import (
     WriteRuleSeen,
     WritesSummary,
 )
-from harness.results.raw import DROPPED_ENDPOINT, AckedWrite, WriteKind
+from harness.results.raw import DROPPED_ENDPOINT, AckedWrite, LoadLevelRow, WriteKind
 from harness.validation import validate
 
 CLOSED_MODEL_NOTE = (
@@ -67,7 +67,7 @@ def build_report(run_dir: Path) -> RunReport:
     phases, series, generator = _with_generator(
         context,
         phase_summaries(store, spans),
-        time_series(store, drill.duration_s),
+        with_load_levels(time_series(store, drill.duration_s), data.load_levels),
         drill.duration_s,
     )
     return RunReport(
@@ -138,6 +138,20 @@ def _with_generator(
     limited = [p.name for p in phases if p.generator is not None and p.generator.limited]
     summary = generator.summary(*store.bucket_range(0.0, duration_s), limited_phases=limited)
     return phases, series, summary
+
+
+def with_load_levels(series: TimeSeries, rows: list[LoadLevelRow]) -> TimeSeries:
+    """``series`` with the load level and users of each bucket (left empty in old runs)."""
+    if not rows:
+        return series
+    by_bucket = {row.bucket: row for row in rows}
+    picked = [by_bucket.get(b) for b in range(len(series.t_s))]
+    return series.model_copy(
+        update={
+            "load_level": [r.level if r is not None else None for r in picked],
+            "users": [r.users if r is not None else None for r in picked],
+        }
+    )
 
 
 def scoped_checks(drill: Drill) -> list:

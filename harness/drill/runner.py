@@ -64,7 +64,8 @@ from harness.errors import AbortRequested, FaultActionError, ResultsWriteError, 
 from harness.faults.adapter import ToxiproxyAdapter
 from harness.faults.timeline import FaultWindow
 from harness.load.scenario import load_user_classes
-from harness.results.raw import RunMeta, WriteVerification
+from harness.metrics.recorder import bucket_of
+from harness.results.raw import LoadLevelRow, RunMeta, WriteVerification
 from harness.signals import STOP
 
 log = logging.getLogger(__name__)
@@ -234,6 +235,7 @@ class DrillRunner:
         abort_watches = abort_watches_of(drill)
         current_phase: str | None = None
         last_flush_s = 0.0
+        level_bucket = -1  # the last bucket whose load level was written
         while True:
             now = parts.clock.now_s()
             if now >= drill.duration_s:
@@ -248,7 +250,12 @@ class DrillRunner:
                 parts.journal.phase_started(phase)
                 current_phase = phase
             self._apply_due(now)
-            parts.engine.set_level(drill.load.shape.level(now))
+            level = drill.load.shape.level(now)
+            parts.engine.set_level(level)
+            if (bucket := bucket_of(now, drill.bucket_s)) != level_bucket:
+                level_bucket = bucket
+                users = parts.engine.user_count
+                parts.files.load_level(LoadLevelRow(bucket=bucket, level=level, users=users))
             if now - last_flush_s >= drill.bucket_s:
                 parts.recorder.flush(now - LATE_GRACE_S)
                 last_flush_s = now

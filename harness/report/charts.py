@@ -174,6 +174,8 @@ class Points:
     shed_pct: list[float | None]
     lag_ms: list[float | None]
     cpu_percent: list[float | None]
+    load_level: list[float | None] = field(default_factory=list)
+    users: list[float | None] = field(default_factory=list)
 
 
 def buckets_per_point(bucket_s: float, rps: Sequence[float]) -> int:
@@ -206,6 +208,11 @@ def resample(report: RunReport) -> Points:
             out.append(sum(v * w for v, w in pairs) / total * scale if total > 0 else None)
         return out
 
+    def mean(values: Sequence[float | None]) -> list[float | None]:
+        picked = [[values[i] for i in g if i < len(values) and values[i] is not None]
+                  for g in groups]
+        return [sum(v) / len(v) if v else None for v in picked]  # type: ignore[misc]
+
     def worst(values: Sequence[float | None]) -> list[float | None]:
         picked = [[values[i] for i in g if i < len(values) and values[i] is not None]
                   for g in groups]
@@ -223,12 +230,16 @@ def resample(report: RunReport) -> Points:
         shed_pct=weighted(s.shed_ratio, 100.0),
         lag_ms=worst(s.generator_lag_ms),
         cpu_percent=worst(s.generator_cpu_percent),
+        load_level=mean(s.load_level) if s.load_level else [],
+        users=mean(s.users) if s.users else [],
     )
 
 
 def build_charts(report: RunReport) -> list[Chart]:
     """Return the latency, throughput and ratio charts of ``report``, in that order.
 
+    The throughput chart carries the target arrival rate (open model); a closed model's
+    users running follow it on their own chart, when the run recorded its load level.
     When the load generator's health was recorded, its event-loop lag and CPU follow.
     """
     p = resample(report)
@@ -238,6 +249,10 @@ def build_charts(report: RunReport) -> list[Chart]:
         _Spec("p99", "p99", "#0b2e6b", p.p99_ms, width=2.5),
     ]
     throughput = [_Spec("rps", "requests/s", "#3d8b5f", p.rps, filled=True)]
+    open_model = report.load.model == "open"
+    if open_model and any(v is not None for v in p.load_level):
+        throughput.append(_Spec("target-rate", "target arrivals/s", "#1b1f24", p.load_level,
+                                width=1.5))
     ratios = [
         _Spec("error", "errors", "#cf222e", p.error_pct, width=2.5),
         _Spec("fallback", "fallback", "#d9822b", p.fallback_pct),
@@ -246,10 +261,22 @@ def build_charts(report: RunReport) -> list[Chart]:
     return [
         _chart(report, p, "latency", "Latency (ms)", latency, "ms"),
         _chart(report, p, "throughput", "Throughput (requests/s)", throughput, "rps"),
+        *_users_chart(report, p, open_model),
         _chart(report, p, "ratios", "Errors, fallbacks and shed (% of requests)", ratios, "%",
                min_top=1.0, max_top=100.0),
         *_generator_charts(report, p),
     ]
+
+
+def _users_chart(report: RunReport, p: Points, open_model: bool) -> list[Chart]:
+    """Closed model: the users running (and the level the shape asked for) per point."""
+    if open_model or not any(v is not None for v in p.users):
+        return []
+    specs = [_Spec("users", "users running", "#0550ae", p.users, filled=True)]
+    if any(v is not None for v in p.load_level):
+        specs.append(_Spec("users-target", "users asked for", "#1b1f24", p.load_level, width=1.5))
+    return [_chart(report, p, "users", "Load: users (closed model)", specs, "users",
+                   min_top=1.0)]
 
 
 def _generator_charts(report: RunReport, p: Points) -> list[Chart]:

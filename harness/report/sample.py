@@ -350,6 +350,10 @@ def _series() -> TimeSeries:
         error_ratio=err,
         fallback_ratio=fb,
         shed_ratio=shed,
+        load_level=[50.0] * len(t_s),  # open model: the target arrival rate
+        users=[
+            20 if t < FAULT_START_S or t >= 16 else 60 for t in t_s
+        ],  # more waiting on the fault
     )
 
 

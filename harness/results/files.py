@@ -33,6 +33,7 @@ from harness.results.model import EventKind, ServerSample, TimelineEvent
 from harness.results.raw import (
     AckedWrite,
     GeneratorRow,
+    LoadLevelRow,
     MetricRow,
     ProbeRun,
     RunMeta,
@@ -48,6 +49,7 @@ VERIFICATION = "verification.json"
 SERVER = "server.jsonl"
 GENERATOR = "generator.jsonl"
 PROBES = "probes.jsonl"
+LOAD = "load.jsonl"
 MANIFEST = "manifest.json"
 
 M = TypeVar("M", bound=BaseModel)
@@ -106,6 +108,9 @@ class RunFiles:
 
     def probe_run(self, run: ProbeRun) -> None:
         self._append(PROBES, run)
+
+    def load_level(self, row: LoadLevelRow) -> None:
+        self._append(LOAD, row)
 
     def _append(self, name: str, record: BaseModel) -> None:
         if name in self._dead:
@@ -208,6 +213,9 @@ class RunData:
             raw_dir / GENERATOR, GeneratorRow, self._generator_problem
         )
         self.probe_runs = self._records(raw_dir / PROBES, ProbeRun, _finite_problem)  # [] if none
+        self.load_levels = self._records(  # [] in old runs
+            raw_dir / LOAD, LoadLevelRow, self._load_problem
+        )
         self.verification = self._verification(raw_dir / VERIFICATION)
         self._check_manifest(raw_dir)
 
@@ -320,6 +328,11 @@ class RunData:
         if any(not math.isfinite(v) or v < 0 for v in values):
             return "impossible record: a negative or non-finite figure"
         return self._outside(row.bucket, GENERATOR_SLACK_S)
+
+    def _load_problem(self, row: LoadLevelRow) -> str | None:
+        if not math.isfinite(row.level) or row.level < 0 or row.users < 0:
+            return "impossible record: a negative or non-finite load level"
+        return self._outside(row.bucket, 0.0)
 
     def _outside(self, bucket: int, slack_s: float) -> str | None:
         """Why ``bucket`` cannot hold a record of this run (None when it can)."""

@@ -177,6 +177,10 @@ class TimeSeries(_Model):
     shed_ratio: list[float]
     generator_lag_ms: list[float | None] = Field(default_factory=list)  # worst loop lag per bucket
     generator_cpu_percent: list[float | None] = Field(default_factory=list)  # highest CPU per bucket
+    load_level: list[float | None] = Field(
+        default_factory=list
+    )  # the level the shape set per bucket: users (closed model) or arrivals/s (open model)
+    users: list[int | None] = Field(default_factory=list)  # users running at each bucket's start
 
 
 class ResilienceTiming(_Model):

@@ -13,6 +13,8 @@ A run directory ``reports/<run id>/`` holds ``raw/`` with:
   one per (time bucket, load process); absent in runs made before it existed
 - ``probes.jsonl``   :class:`ProbeRun` lines: each run of a drill's probes (HTTP, command,
   Prometheus metric), absent when the drill has none
+- ``load.jsonl``     :class:`LoadLevelRow` lines: the load level the shape set and the users
+  running, one per time bucket; absent in runs made before it existed
 
 Rows for the same (bucket, endpoint, outcome) may appear more than once (late
 requests, several Locust workers): readers merge them. Open model: arrivals that
@@ -78,6 +80,18 @@ class GeneratorRow(_Row):
     lag_max_ms: float  # the latest wake-up
     lag_mean_ms: float
     cpu_percent: float  # process CPU time / wall time, % of one core (threads add up)
+
+
+class LoadLevelRow(_Row):
+    """The load level at the start of one time bucket, written by the drill runner.
+
+    ``level`` is what the drill's shape asked for: users (closed model) or arrivals a
+    second (open model, over all workers); ``users`` is how many users were running.
+    """
+
+    bucket: int  # the bucket covers [bucket * bucket_s, (bucket + 1) * bucket_s) from drill start
+    level: float
+    users: int
 
 
 class WriteKind(StrEnum):
