@@ -16,6 +16,7 @@ from harness.metrics.histogram import Latency
 from harness.metrics.recorder import capped
 from harness.metrics.store import MetricStore
 from harness.results.model import (
+    EndpointSeries,
     EndpointSummary,
     ErrorCount,
     Outcome,
@@ -24,6 +25,7 @@ from harness.results.model import (
 )
 
 PERCENTILES = (50.0, 95.0, 99.0)
+MAX_ENDPOINT_SERIES = 12  # endpoints with their own series in a report, the busiest first
 TOP_ERROR_KINDS = 5  # per phase and per endpoint; the rest is summed as "other"
 
 
@@ -143,4 +145,31 @@ def time_series(store: MetricStore, duration_s: float | None = None) -> TimeSeri
         series["error_ratio"].append(ratio(counts[Outcome.ERROR], total))
         series["fallback_ratio"].append(ratio(counts[Outcome.FALLBACK], total))
         series["shed_ratio"].append(ratio(counts[Outcome.SHED], total))
-    return TimeSeries(bucket_s=bucket_s, **series)
+    return TimeSeries(bucket_s=bucket_s, endpoints=endpoint_series(store, end), **series)
+
+
+def endpoint_series(
+    store: MetricStore, end: int, limit: int = MAX_ENDPOINT_SERIES
+) -> dict[str, EndpointSeries]:
+    """Per-bucket rps, p95 and error ratio of the ``limit`` busiest endpoints, by name.
+
+    Left out: the harness's own rows (``harness:dropped``): they are arrivals never sent.
+    """
+    bucket_s = store.bucket_s
+    totals = {
+        e: sum(store.counts(0, end, [e]).values())
+        for e in store.endpoints
+        if not e.startswith("harness:")
+    }
+    busiest = sorted(totals, key=lambda e: (-totals[e], e))[:limit]
+    scratch = Latency()
+    out = {}
+    for endpoint in sorted(busiest):
+        rps, p95, errors = [], [], []
+        for b, counts in enumerate(store.bucket_counts(0, end, [endpoint])):
+            total = sum(counts.values())
+            rps.append(total / bucket_s)
+            p95.append(store.latency(b, b + 1, [endpoint], into=scratch).percentile_ms(95.0))
+            errors.append(ratio(counts[Outcome.ERROR], total) if total else None)
+        out[endpoint] = EndpointSeries(rps=rps, p95_ms=p95, error_ratio=errors)
+    return out

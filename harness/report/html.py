@@ -10,6 +10,7 @@ from markupsafe import Markup
 
 from harness.report import errors, fmt
 from harness.report.charts import build_charts
+from harness.report.endpoints import build_small_multiples
 from harness.report.lanes import build_lanes
 from harness.report.verdicts import STYLES, style
 from harness.results.model import EventKind, Outcome, RunReport
@@ -58,6 +59,7 @@ def render(report: RunReport) -> str:
             failed=failed,
             charts=build_charts(report) if report.series.t_s else [],
             lanes=build_lanes(report) if report.series.t_s else None,
+            endpoint_rows=build_small_multiples(report),
             metric_names=metric_names,
             error_lines=errors.report_lines(report),
             errors_unrecorded=any(

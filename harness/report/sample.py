@@ -19,6 +19,7 @@ from typing import Any
 
 from harness.results.model import (
     CheckResult,
+    EndpointSeries,
     EndpointSummary,
     ErrorCount,
     EventKind,
@@ -350,11 +351,30 @@ def _series() -> TimeSeries:
         error_ratio=err,
         fallback_ratio=fb,
         shed_ratio=shed,
+        endpoints=_endpoint_series(t_s, rps, p95, err),
         load_level=[50.0] * len(t_s),  # open model: the target arrival rate
         users=[
             20 if t < FAULT_START_S or t >= 16 else 60 for t in t_s
         ],  # more waiting on the fault
     )
+
+
+def _endpoint_series(
+    t_s: list[float], rps: list[float], p95: list[float | None], err: list[float]
+) -> dict[str, EndpointSeries]:
+    """Each endpoint's share of the load; the outage hits order lookups, not chat or tickets."""
+    out = {}
+    for ep, share in ENDPOINTS.items():
+        hit = ep.startswith("GET /orders")
+        out[ep] = EndpointSeries(
+            rps=[round(r * share, 3) for r in rps],
+            p95_ms=[None if v is None else round(v * (1.3 if hit else 0.6), 1) for v in p95],
+            error_ratio=[
+                round(min(e * (1.7 if hit else 0.1), 1.0), 4) if FAULT_START_S <= t < 16 else e
+                for t, e in zip(t_s, err, strict=True)
+            ],
+        )
+    return out
 
 
 def _event(t_s: float, kind: EventKind, message: str, **data: Any) -> TimelineEvent:

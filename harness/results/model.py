@@ -163,6 +163,14 @@ class TimelineEvent(_Model):
     data: dict[str, Any] = Field(default_factory=dict)
 
 
+class EndpointSeries(_Model):
+    """Per-bucket figures of one endpoint; lists are aligned on the drill's ``TimeSeries.t_s``."""
+
+    rps: list[float]
+    p95_ms: list[float | None]  # null: no request of the endpoint completed in the bucket
+    error_ratio: list[float | None]  # null: no request of the endpoint in the bucket
+
+
 class TimeSeries(_Model):
     """Per-bucket figures over the whole drill, all endpoints together; lists are aligned on ``t_s``."""
 
@@ -181,6 +189,9 @@ class TimeSeries(_Model):
         default_factory=list
     )  # the level the shape set per bucket: users (closed model) or arrivals/s (open model)
     users: list[int | None] = Field(default_factory=list)  # users running at each bucket's start
+    endpoints: dict[str, EndpointSeries] = Field(
+        default_factory=dict
+    )  # the busiest endpoints (at most 12), each its own figures per bucket
 
 
 class ResilienceTiming(_Model):
