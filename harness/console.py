@@ -4,6 +4,7 @@ On a terminal, a rich live panel redraws four times a second; elsewhere (CI
 logs, the pytest plugin's child processes) plain lines are printed: one when the
 phase or the set of active faults changes, else one every ``PLAIN_EVERY_S``.
 Both show phase and time left, requests a second, p95, error ratio, users,
+dropped arrivals (open model), the load generator's own event-loop lag and CPU,
 active faults and abort conditions (plain mode prints those once, and again if
 they change). The figures come from :class:`~harness.drill.live.LiveStatus`
 (the last whole second of load), so this module never touches Locust.
@@ -48,14 +49,27 @@ def _pct(ratio: float | None) -> str:
 
 
 def plain_line(status: LiveStatus) -> str:
-    """One log line: ``[ 4.1/18 s] phase outage (8 s left) users 12 rps 11 p95 118 ms ...``."""
+    """One log line: ``[ 4.1/18 s] phase outage (8 s left) users 12 rps 11 p95 118 ms ...``.
+
+    An open model adds its dropped arrivals; the load generator's worst event-loop lag
+    and CPU of the last 2 s follow once it has reported them.
+    """
     faults = ", ".join(status.active_faults) or "none"
+    dropped = f"dropped {status.dropped_arrivals:,} " if status.dropped_arrivals is not None else ""
     return (
         f"[{status.t_s:6.1f}/{status.duration_s:.0f} s] phase {status.phase} "
         f"({status.phase_left_s:.0f} s left) users {status.users} "
-        f"rps {number(status.rps)} p95 {_ms(status.p95_ms)} "
-        f"errors {_pct(status.error_ratio)} faults: {faults}"
+        f"rps {number(status.rps)} {dropped}p95 {_ms(status.p95_ms)} "
+        f"errors {_pct(status.error_ratio)} {generator_text(status)}faults: {faults}"
     )
+
+
+def generator_text(status: LiveStatus) -> str:
+    """``generator lag 3.2 ms cpu 41 % `` (with a trailing space), or "" before its first row."""
+    if status.generator_lag_ms is None:
+        return ""
+    cpu = number(status.generator_cpu_percent) if status.generator_cpu_percent is not None else "-"
+    return f"generator lag {_ms(status.generator_lag_ms)} cpu {cpu} % "
 
 
 def abort_line(status: LiveStatus) -> str:
@@ -73,9 +87,16 @@ def status_panel(status: LiveStatus) -> Panel:
     table.add_row("phase", f"{escape(status.phase)} ({status.phase_left_s:.0f} s left)")
     table.add_row("users", str(status.users))
     table.add_row("requests/s", number(status.rps))
+    if status.dropped_arrivals is not None:
+        dropped = f"{status.dropped_arrivals:,}"
+        table.add_row(
+            "dropped arrivals", f"[red]{dropped}[/]" if status.dropped_arrivals else dropped
+        )
     table.add_row("p95", _ms(status.p95_ms))
     errors = _pct(status.error_ratio)
     table.add_row("error ratio", f"[red]{errors}[/]" if status.error_ratio else errors)
+    if status.generator_lag_ms is not None:
+        table.add_row("load generator", generator_text(status).strip())
     faults = ", ".join(escape(f) for f in status.active_faults)
     table.add_row("active faults", f"[bold red]{faults}[/]" if faults else "none")
     table.add_row("abort when", escape("; ".join(status.abort_conditions)) or "never")

@@ -24,9 +24,10 @@ from harness.drill.watch import GoneSink, MetricsScraper, TargetWatch, Toxiproxy
 from harness.faults.adapter import ToxiproxyAdapter
 from harness.faults.injector import FaultInjector
 from harness.load.engine import LoadEngine, RequestClassifier, RequestSample
+from harness.load.health import HealthSink
 from harness.metrics.recorder import Recorder
 from harness.results.files import RunFiles
-from harness.results.raw import AckedWrite
+from harness.results.raw import AckedWrite, GeneratorRow
 
 if TYPE_CHECKING:
     from locust import User
@@ -154,7 +155,7 @@ def assemble(
             on_live=live.add,
             scenario_path=plan.scenario_path,
             bucket_s=drill.bucket_s,
-            on_health=files.generator_row,  # the load processes' own lag and CPU
+            on_health=_health_sink(files, live, drill.bucket_s),  # own lag and CPU
             on_lost=on_gone,  # a Locust worker lost mid-drill: the run cannot be judged
         )
     except BaseException:
@@ -185,3 +186,13 @@ def close_parts(parts: DrillParts) -> None:
             watcher.close()
     finally:
         parts.files.close()
+
+
+def _health_sink(files: RunFiles, live: LiveWindow, bucket_s: float) -> HealthSink:
+    """Each load process's health row to raw/generator.jsonl and to the live view."""
+
+    def sink(row: GeneratorRow) -> None:
+        files.generator_row(row)
+        live.add_health(row.bucket * bucket_s, row)
+
+    return sink

@@ -1,7 +1,8 @@
 """A small rolling view of the last seconds of load: for the live terminal view and abort conditions.
 
 Kept apart from the exact per-bucket histograms: this holds one second of raw
-latencies per slot for the last ``span_s`` seconds and nothing more.
+latencies per slot for the last ``span_s`` seconds and nothing more, and the load
+generator's latest health rows (event-loop lag, CPU) for the same span.
 """
 
 from __future__ import annotations
@@ -10,7 +11,9 @@ import math
 from collections import deque
 from dataclasses import dataclass, field
 
+from harness.metrics.generator import MASTER
 from harness.results.model import Outcome
+from harness.results.raw import GeneratorRow
 
 
 @dataclass
@@ -26,6 +29,20 @@ class LiveWindow:
     def __init__(self, span_s: int = 30) -> None:
         self._seconds: deque[_Second] = deque(maxlen=span_s)
         self._p95_memo: tuple[int, float, float | None] | None = None  # (end second, span, p95)
+        self._health: deque[tuple[float, GeneratorRow]] = deque(maxlen=64 * span_s)
+
+    def add_health(self, start_s: float, row: GeneratorRow) -> None:
+        """Keep one load process's health row of the bucket starting at ``start_s``."""
+        if row.process != MASTER:  # a Locust master times no request
+            self._health.append((start_s, row))
+
+    def generator(self, now_s: float, last_s: float = 2.0) -> tuple[float | None, float | None]:
+        """The load generator's worst event-loop lag (ms) and highest CPU (%) of the buckets
+        that started in the last ``last_s`` seconds, over its processes; (None, None) if none."""
+        rows = [row for start, row in self._health if now_s - last_s <= start < now_s]
+        if not rows:
+            return None, None
+        return max(r.lag_max_ms for r in rows), max(r.cpu_percent for r in rows)
 
     def add(self, t_s: float, outcome: Outcome, latency_ms: float | None) -> None:
         """Count one request; ``latency_ms`` None: nothing was timed (a task's own exception)."""
@@ -105,3 +122,6 @@ class LiveStatus:
     users: int
     active_faults: list[str]
     abort_conditions: list[str]
+    dropped_arrivals: int | None = None  # open model: arrivals dropped so far (backlog full)
+    generator_lag_ms: float | None = None  # the load generator's worst loop lag, last 2 s
+    generator_cpu_percent: float | None = None  # its highest CPU, % of one core, last 2 s

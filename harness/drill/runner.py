@@ -386,6 +386,7 @@ class DrillRunner:
             return
         parts = self.parts
         active = [f"{w.fault.name} on {w.fault.target}" for w in parts.injector.applied_windows]
+        lag_ms, cpu_percent = parts.live.generator(now)
         self.settings.on_tick(
             LiveStatus(
                 t_s=now,
@@ -396,6 +397,9 @@ class DrillRunner:
                 p95_ms=parts.live.p95_ms(now, 1.0),
                 error_ratio=parts.live.error_ratio(now, 1.0),
                 users=parts.engine.user_count,
+                dropped_arrivals=parts.engine.arrival_totals.get("dropped_arrivals"),
+                generator_lag_ms=lag_ms,
+                generator_cpu_percent=cpu_percent,
                 active_faults=active,
                 abort_conditions=[c.describe() for c in self.drill.abort]
                 + [f"{c.describe()} (in {phase})" for c in self._phase_abort(phase)],

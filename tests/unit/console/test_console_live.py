@@ -166,3 +166,44 @@ def test_verdict_of_an_aborted_run() -> None:
     print_verdict(aborted_report(), "/r", out)
     assert out.getvalue().startswith("ABORTED")
     assert "no data" in out.getvalue()
+
+
+def test_open_model_line_has_dropped_arrivals_and_generator_health() -> None:
+    """An open model's line adds its dropped arrivals; the generator's lag and CPU follow."""
+    line = plain_line(
+        status(dropped_arrivals=1234, generator_lag_ms=3.21, generator_cpu_percent=41.0)
+    )
+    assert "rps 11.6 dropped 1,234 p95 118 ms" in line
+    assert "errors 2.1 % generator lag 3.21 ms cpu 41 % faults:" in line
+    panel = render(
+        status_panel(status(dropped_arrivals=7, generator_lag_ms=80.0, generator_cpu_percent=95.0))
+    )
+    assert "dropped arrivals" in panel and "7" in panel
+    assert "load generator" in panel and "lag 80 ms cpu 95 %" in panel
+
+
+def test_live_window_keeps_the_generators_recent_worst() -> None:
+    """The live window reports the worst lag and CPU of the last 2 s of rows, not the master's."""
+    from harness.drill.live import LiveWindow
+    from harness.results.raw import GeneratorRow
+
+    live = LiveWindow()
+    assert live.generator(1.0) == (None, None)
+    for start, process, lag, cpu in [
+        (0.0, "worker-1", 90.0, 20.0),
+        (3.0, "worker-1", 2.0, 30.0),
+        (3.25, "worker-2", 5.0, 60.0),
+        (3.25, "master", 500.0, 99.0),
+    ]:
+        live.add_health(
+            start,
+            GeneratorRow(
+                bucket=0,
+                process=process,
+                samples=5,
+                lag_max_ms=lag,
+                lag_mean_ms=1.0,
+                cpu_percent=cpu,
+            ),
+        )
+    assert live.generator(4.0) == (5.0, 60.0)
