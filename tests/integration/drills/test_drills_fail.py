@@ -3,10 +3,15 @@
 Each case gets its own reference system with exactly one mechanism disabled. The
 runs are independent (separate processes, ports and Toxiproxy servers), so the
 module runs them a few at a time, once, and each test then judges one run.
+UPDATE_FAILING_REPORT_SCREENSHOT=1 also renders the failing orders-primary-outage run's
+report.html in headless Chromium into docs/img/report-failing.png (skipped otherwise, so
+the suite pays no browser for it).
 """
 
 from __future__ import annotations
 
+import os
+import shutil
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -19,6 +24,9 @@ from harness.pytest_plugin import DrillOutcome, run_drill_in_child
 from harness.results.model import CheckResult, Verdict
 
 pytestmark = pytest.mark.slow
+
+REPO = Path(__file__).resolve().parents[3]
+SCREENSHOT_DRILL = "orders-primary-outage"  # its failing run is docs/img/report-failing.png
 
 PARALLEL_RUNS = 3
 
@@ -82,3 +90,27 @@ def test_drill_fails_for_the_right_reason_without_its_mechanism(
         assert not checks[name].passed, f"{name!r} should fail:\n{outcome.explain()}"
     for name in case.must_hold:
         assert checks[name].passed, f"{name!r} should hold:\n{outcome.explain()}"
+
+
+@pytest.mark.skipif(
+    os.environ.get("UPDATE_FAILING_REPORT_SCREENSHOT") != "1",
+    reason="refreshes docs/img/report-failing.png only when UPDATE_FAILING_REPORT_SCREENSHOT=1",
+)
+@pytest.mark.parametrize(
+    "case", [c for c in CASES if c.drill == SCREENSHOT_DRILL], ids=lambda case: case.drill
+)
+def test_failing_report_screenshot(
+    case: DrillCase,
+    broken_runs: dict[str, DrillOutcome | BaseException],
+    browser,
+    tmp_path: Path,
+) -> None:
+    """The failing run's report.html, 1400x3000 in Chromium (down to the target's state lanes),
+    becomes docs/img/report-failing.png."""
+    outcome = broken_runs[case.drill]
+    if isinstance(outcome, BaseException):
+        raise outcome
+    assert outcome.report.verdict is Verdict.FAIL, outcome.explain()
+    png = tmp_path / "report-failing.png"
+    browser.screenshot(outcome.run_dir / "report.html", png, height=3000)
+    shutil.copyfile(png, REPO / "docs" / "img" / "report-failing.png")

@@ -41,29 +41,58 @@ def real_run(shipped_reports: Path, request: pytest.FixtureRequest, browser) -> 
     return outcome.run_dir
 
 
-def test_real_report_shows_verdict_checks_and_fault_windows(real_run: Path, browser) -> None:
+@pytest.fixture(scope="module")
+def real_dom(real_run: Path, browser):
+    """Chromium's DOM of the real run's report.html (one browser run for the DOM tests)."""
+    return browser.dom(real_run / "report.html")
+
+
+def test_real_report_shows_verdict_checks_and_fault_windows(real_run: Path, real_dom) -> None:
     """Chromium's DOM of a real drill's report has its verdict, every check and shaded faults."""
     report = RunReport.model_validate_json((real_run / "report.json").read_text(encoding="utf-8"))
-    dom = browser.dom(real_run / "report.html")
+    dom = real_dom
     verdicts = [a["data-verdict"] for a in dom.having("header", "class", "verdict")]
     assert verdicts == [report.verdict.value]
     assert report.verdict_reason in " ".join(dom.text)
     rows = dom.having("tr", "class", "check")
     assert [r["data-check"] for r in rows] == [c.name for c in report.checks]
     charts = [s["data-chart"] for s in dom.having("svg", "class", "chart-svg")]
-    # the load generator's own lag and CPU come after the system's charts
-    assert charts == ["latency", "throughput", "ratios", "generator-lag", "generator-cpu"]
+    # the closed model's users follow the throughput; the load generator's own lag and CPU
+    # come after the system's charts
+    assert charts == ["latency", "throughput", "users", "ratios", "generator-lag", "generator-cpu"]
     windows = dom.having("rect", "class", "fault-window")
     assert [w["data-fault"] for w in windows] == ["orders-primary-down"] * len(charts)
     assert [float(w["width"]) > 0 for w in windows] == [True] * len(charts)
 
 
+def test_real_report_draws_the_targets_state_as_labelled_lanes(real_run: Path, real_dom) -> None:
+    """The reference system's breaker state is a labelled state lane on the drill's time axis,
+    its counters are lanes of rates per second, with the fault window and the raw table kept."""
+    report = RunReport.model_validate_json((real_run / "report.json").read_text(encoding="utf-8"))
+    (svg,) = real_dom.having("svg", "class", "lanes-svg")
+    lanes = real_dom.having("g", "class", "lane")
+    assert 1 <= len(lanes) <= 8 and int(svg["data-lane-count"]) == len(lanes)
+    kinds = {lane["data-series"]: lane["data-kind"] for lane in lanes}
+    breaker = 'helpdesk_breaker_state{dependency="orders_primary"}'
+    assert kinds[breaker] == "state"  # it opened during the outage: the first lane
+    assert lanes[0]["data-series"] == breaker
+    assert any(k == "rate" and "_total{" in name for name, k in kinds.items())
+    text = " ".join(real_dom.text)
+    assert f"{breaker} · state" in text
+    assert all(name in text for name in kinds)  # every lane is labelled with its series
+    windows = real_dom.having("rect", "class", "lane-fault-window")
+    assert [w["data-fault"] for w in windows if w.get("data-fault")] == [report.faults[0].fault]
+    assert real_dom.having("details", "id", "server-samples")  # the raw samples stay on demand
+
+
 # Appended to a copy of the page: Chromium's own layout of every chart text and limit,
 # written into the DOM that --dump-dom prints (the report itself has no script).
 MEASURE = """<script>
-for (const svg of document.querySelectorAll("svg.chart-svg")) {
-  const out = {chart: svg.dataset.chart, yTop: +svg.dataset.yTop, labels: [], limits: [], series: {}};
-  for (const t of svg.querySelectorAll("text.chart-label, text.phase-label")) {
+for (const svg of document.querySelectorAll("svg.chart-svg, svg.lanes-svg")) {
+  const out = {chart: svg.dataset.chart || "lanes", yTop: +svg.dataset.yTop, labels: [], limits: [],
+               series: {}};
+  for (const t of svg.querySelectorAll(
+      "text.chart-label, text.phase-label, text.lane-label, text.state-value")) {
     const b = t.getBBox();
     out.labels.push({text: t.textContent, x: b.x, y: b.y, w: b.width, h: b.height});
   }
@@ -99,8 +128,11 @@ def layout(real_run: Path, browser, tmp_path_factory: pytest.TempPathFactory) ->
     html = (real_run / "report.html").read_text(encoding="utf-8")
     page.write_text(html.replace("</body>", MEASURE + "</body>"), encoding="utf-8")
     dom = browser.dom(page)
-    blocks = [json.loads(unquote(t.strip()[len("layout:"):]))
-              for t in dom.text if t.strip().startswith("layout:")]
+    blocks = [
+        json.loads(unquote(t.strip()[len("layout:") :]))
+        for t in dom.text
+        if t.strip().startswith("layout:")
+    ]
     return {b["chart"]: b for b in blocks}
 
 
@@ -123,8 +155,12 @@ def test_chart_labels_do_not_overlap(layout: dict[str, dict]) -> None:
     overlaps = []
     for name, chart in layout.items():
         for a, b in itertools.combinations(chart["labels"], 2):
-            if (a["x"] < b["x"] + b["w"] and b["x"] < a["x"] + a["w"]
-                    and a["y"] < b["y"] + b["h"] and b["y"] < a["y"] + a["h"]):
+            if (
+                a["x"] < b["x"] + b["w"]
+                and b["x"] < a["x"] + a["w"]
+                and a["y"] < b["y"] + b["h"]
+                and b["y"] < a["y"] + a["h"]
+            ):
                 overlaps.append((name, a["text"], b["text"]))
     assert overlaps == []
     assert sum(len(c["labels"]) for c in layout.values()) >= 10  # the pass had work to do
