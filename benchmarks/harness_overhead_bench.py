@@ -42,7 +42,7 @@ import tempfile
 import time
 from pathlib import Path
 
-CONFIGS = ("bare", "noop", "harness", "harness-json")
+CONFIGS = ("bare", "noop", "harness", "harness-json", "drill", "k6")
 BUCKET_S = 0.25  # the drills' default bucket
 BODY = (
     b'{"order_id":"O-1042","status":"shipped","mode":"normal","source":"primary",'
@@ -361,12 +361,220 @@ def run_load(args: argparse.Namespace) -> dict:
     return result
 
 
+SCENARIO = '''"""The benchmark's users, as a locustfile (the ``drill`` configuration)."""
+
+from locust import FastHttpUser, constant, task
+
+
+class Customer(FastHttpUser):
+    wait_time = constant(0)
+
+    @task
+    def order(self) -> None:
+        self.client.get("/api/orders/O-1042", name="orders:get")
+
+    @task
+    def article(self) -> None:
+        self.client.get("/api/kb/articles/17", name="kb:article")
+'''
+
+
+def write_drill(folder: Path, args: argparse.Namespace) -> Path:
+    """A closed-model drill of ``--users`` users on the responder: warm-up, then measure."""
+    folder.mkdir(parents=True)
+    (folder / "bench_scenario.py").write_text(SCENARIO, encoding="utf-8")
+    drill = {
+        "name": "harness-overhead",
+        "target": {"url": args.host, "health_path": "/healthz"},  # the liveness watch polls it
+        "toxiproxy": {"url": "embedded"},  # started and watched, as in a real drill
+        "load": {
+            "scenario": str(folder / "bench_scenario.py"),
+            "shape": {"type": "steady", "level": args.users},
+            "spawn_rate_per_s": args.users,
+            "drain_s": 2,
+        },
+        "outcomes": {  # as drills/*.yaml declare them for the reference system
+            "markers": [
+                {"outcome": "fallback", "header": MODE_HEADER, "value": "fallback"},
+                {"outcome": "degraded", "header": MODE_HEADER, "value": "degraded"},
+            ]
+        },
+        "writes": [
+            {
+                "endpoint": "tickets:create",
+                "id_field": "ticket_id",
+                "read_path": "/api/tickets/{id}",
+            }
+        ],
+        "bucket_s": BUCKET_S,
+        "phases": [
+            {"name": "warmup", "duration_s": args.warmup},
+            {
+                "name": "measure",
+                "duration_s": args.duration,
+                "checks": [{"type": "error_rate", "max_ratio": 0.0}],
+            },
+        ],
+    }
+    path = folder / "drill.yaml"
+    path.write_text(json.dumps(drill, indent=1), encoding="utf-8")  # JSON is YAML
+    return path
+
+
+def run_drill(args: argparse.Namespace) -> dict:
+    """The ``drill`` configuration: a real drill in this process, everything on.
+
+    ``harness.drill.execute.run_and_report`` with a live-view callback (as ``harness
+    run`` without ``--quiet``): classification, recording, flushing to raw files, the
+    live window, in-flight tracking, the health monitor, the target and Toxiproxy
+    watchers and the embedded Toxiproxy. Requests/s is the ``measure`` phase's from
+    report.json; CPU is this process's ``getrusage`` over that phase, sampled every
+    0.1 s and cut at the phase's bounds (the embedded Toxiproxy's own CPU is not in it).
+    """
+    assert "ssl" not in sys.modules and "httpx" not in sys.modules, "import locust first"
+    from harness.load import prepare_process
+
+    prepare_process()
+
+    import resource
+    from datetime import datetime
+
+    import gevent
+
+    from harness.drill.execute import run_and_report
+    from harness.drill.loader import load_drill
+
+    tmp = tempfile.TemporaryDirectory(prefix="harness-overhead-drill-")
+    os.environ["HARNESS_STATE_DIR"] = str(Path(tmp.name) / "state")  # a ledger of its own
+    path = write_drill(Path(tmp.name) / "drill", args)
+    usage: list[tuple[float, float]] = []  # (unix s, CPU s)
+
+    def sample() -> None:
+        while True:
+            ru = resource.getrusage(resource.RUSAGE_SELF)
+            usage.append((time.time(), ru.ru_utime + ru.ru_stime))
+            gevent.sleep(0.1)
+
+    sampler = gevent.spawn(sample)
+    try:
+        report, run_dir = run_and_report(
+            load_drill(path),
+            drill_file=path,
+            reports_dir=Path(tmp.name) / "reports",
+            run_id="run",
+            on_tick=lambda status: None,  # the live view's figures are computed every tick
+        )
+    finally:
+        sampler.kill()
+    data = json.loads((run_dir / "report.json").read_text(encoding="utf-8"))
+    tmp.cleanup()
+    phase = next(p for p in data["phases"] if p["name"] == "measure")
+    t0 = datetime.fromisoformat(data["started_at"]).timestamp()
+    start, end = t0 + phase["start_s"], t0 + phase["end_s"]
+    inside = [(t, c) for t, c in usage if start <= t <= end]
+    (ta, ca), (tb, cb) = inside[0], inside[-1]
+    requests = phase["requests"]
+    return {
+        "config": "drill",
+        "wall_s": end - start,
+        "requests": requests,
+        "failures": phase["outcome_counts"].get("error", 0),
+        "rps": requests / (end - start),
+        "cpu_s": cb - ca,
+        "cpu_util": (cb - ca) / (tb - ta),
+        "cpu_us_per_req": (cb - ca) / (tb - ta) * (end - start) / requests * 1e6,
+        "in_situ_us_per_req": {},
+        "gc_us_per_req": None,
+        "server_cpu_util": None,
+    }
+
+
+K6_SCRIPT = """
+import http from 'k6/http';
+
+export const options = {
+  discardResponseBodies: true,
+  scenarios: {
+    warmup: { executor: 'constant-vus', vus: Number(__ENV.VUS), duration: __ENV.WARMUP,
+              gracefulStop: '0s' },
+    measure: { executor: 'constant-vus', vus: Number(__ENV.VUS), duration: __ENV.DURATION,
+               startTime: __ENV.WARMUP, gracefulStop: '1s' },
+  },
+  thresholds: { 'http_reqs{scenario:measure}': ['count>=0'] },
+};
+
+export default function () {
+  http.get(__ENV.URL + (__ITER % 2 ? '/api/kb/articles/17' : '/api/orders/O-1042'));
+}
+
+export function handleSummary(data) {
+  return { [__ENV.SUMMARY]: JSON.stringify(data) };
+}
+"""
+
+
+def run_k6(args: argparse.Namespace, port: int, cpu: str | None) -> dict:
+    """k6 closed model (``constant-vus``, ``--users`` VUs, no sleep) on the same pinned core."""
+    import sysconfig
+
+    binary = Path(sysconfig.get_path("scripts")) / "k6"
+    if not binary.exists():
+        raise RuntimeError(f"no k6 binary at {binary}; `.venv/bin/pip install -e '.[bench]'`")
+    with tempfile.TemporaryDirectory(prefix="harness-overhead-k6-") as folder:
+        script, summary = Path(folder) / "closed.js", Path(folder) / "summary.json"
+        script.write_text(K6_SCRIPT, encoding="utf-8")
+        cmd = [str(binary), "run", "--quiet", "--no-color", "--no-usage-report"]
+        for key, value in {
+            "URL": f"http://127.0.0.1:{port}", "VUS": str(args.users),
+            "WARMUP": f"{args.warmup:g}s", "DURATION": f"{args.duration:g}s",
+            "SUMMARY": str(summary),
+        }.items():  # fmt: skip
+            cmd += ["--env", f"{key}={value}"]
+        cmd = _pinned([*cmd, str(script)], cpu)
+        env = {**os.environ, "K6_NO_USAGE_REPORT": "true"}
+        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        cpu0 = wall0 = None
+        try:
+            time.sleep(args.warmup)
+            cpu0, wall0 = proc_cpu_s(proc.pid), time.perf_counter()
+            time.sleep(args.duration)
+            cpu1, wall1 = proc_cpu_s(proc.pid), time.perf_counter()
+            _, err = proc.communicate(timeout=args.warmup + args.duration + 30)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        if proc.returncode != 0 or not summary.exists():
+            raise RuntimeError(f"k6 failed ({proc.returncode}):\n{err.decode()[-3000:]}")
+        metrics = json.loads(summary.read_text(encoding="utf-8"))["metrics"]
+    requests = int(metrics["http_reqs{scenario:measure}"]["values"]["count"])
+    failed = metrics.get("http_req_failed", {}).get("values", {}).get("passes", 0)
+    cpu_s = cpu1 - cpu0 if cpu0 is not None and cpu1 is not None else None
+    return {
+        "config": "k6",
+        "wall_s": args.duration,
+        "requests": requests,
+        "failures": failed,
+        "rps": requests / args.duration,
+        "cpu_s": cpu_s,
+        "cpu_util": cpu_s / (wall1 - wall0) if cpu_s is not None else None,
+        "cpu_us_per_req": cpu_s / requests * 1e6 if cpu_s is not None and requests else None,
+        "in_situ_us_per_req": {},
+        "gc_us_per_req": None,
+        "server_cpu_util": None,
+    }
+
+
+def _pinned(cmd: list[str], cpu: str | None) -> list[str]:
+    return ["taskset", "-c", cpu, *cmd] if cpu else cmd
+
+
 # -- the orchestrator --------------------------------------------------------------------
 
 
-def start_server(max_s: float) -> tuple[subprocess.Popen, int]:
+def start_server(max_s: float, cpu: str | None) -> tuple[subprocess.Popen, int]:
     proc = subprocess.Popen(
-        [sys.executable, __file__, "--serve", "--max-s", str(max_s)],
+        _pinned([sys.executable, __file__, "--serve", "--max-s", str(max_s)], cpu),
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
     )
@@ -388,12 +596,15 @@ def stop_server(proc: subprocess.Popen) -> None:
 
 
 def measure(config: str, args: argparse.Namespace, port: int, server_pid: int) -> dict:
+    if config == "k6":
+        return run_k6(args, port, args.cpu)
     cmd = [
         sys.executable, __file__, "--load", config,
         "--host", f"http://127.0.0.1:{port}", "--server-pid", str(server_pid),
         "--users", str(args.users), "--duration", str(args.duration),
         "--warmup", str(args.warmup), "--micro-calls", str(args.micro_calls),
     ] + (["--attribute"] if args.attribute else [])  # fmt: skip
+    cmd = _pinned(cmd, args.cpu)
     timeout = args.warmup + args.duration + 60 + args.micro_calls / 10_000
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)  # kills on timeout
     if done.returncode != 0:
@@ -406,11 +617,24 @@ def median(values: list[float | None]) -> float | None:
     return statistics.median(present) if present else None
 
 
+def _uptime() -> str:
+    try:
+        return subprocess.run(["uptime"], capture_output=True, text=True, timeout=5).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "load average " + " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def _fmt(value: float | None, scale: float, spec: str, unit: str = "") -> str:
+    return "-" if value is None else f"{value * scale:{spec}}{unit}"
+
+
 def report(results: dict[str, list[dict]], args: argparse.Namespace, load_before: float) -> None:
     print(
         f"harness overhead benchmark - Python {platform.python_version()}, {os.cpu_count()} CPUs, "
         f"1-min load avg {load_before:.2f} before, {os.getloadavg()[0]:.2f} after; {args.users} FastHttpUsers, wait 0, "
-        f"{args.warmup:g} s warm-up + {args.duration:g} s measured, {args.rounds} round(s), medians\n"
+        f"{args.warmup:g} s warm-up + {args.duration:g} s measured, {args.rounds} round(s), medians; "
+        f"load processes on CPU {args.cpu or 'any'}, responder on CPU {args.server_cpu or 'any'}\n"
+        f"  uptime before: {args.uptime_before}\n  uptime after:  {_uptime()}\n"
     )
     base = results.get("bare")
     base_rps = median([r["rps"] for r in base]) if base else None
@@ -428,16 +652,35 @@ def report(results: dict[str, list[dict]], args: argparse.Namespace, load_before
         server = median([r["server_cpu_util"] for r in runs])
         failures = sum(r["failures"] for r in runs)
         rps_ratio = f"{rps / base_rps:.3f}" if base_rps else "-"
-        cpu_ratio = f"{cpu / base_cpu:.3f}" if base_cpu else "-"
         # paired: this config minus bare in the same round, then the median over rounds
         pairs = zip(runs, base, strict=True) if base else ()
-        paired = [r["cpu_us_per_req"] - b["cpu_us_per_req"] for r, b in pairs]
+        paired = [
+            r["cpu_us_per_req"] - b["cpu_us_per_req"]
+            for r, b in pairs
+            if r["cpu_us_per_req"] is not None and b["cpu_us_per_req"] is not None
+        ]
         added = f"{median(paired):+.1f}" if paired else "-"
         gc_us = median([r["gc_us_per_req"] for r in runs])
-        server_s = f"{server * 100:.0f} %" if server is not None else "-"
         print(
-            f"{config:<14}{rps:>9.0f}{rps_ratio:>7}{cpu / 1000:>14.3f}{cpu_ratio:>7}"
-            f"{added:>14}{gc_us:>11.2f}{util * 100:>8.0f} %{server_s:>12}{failures:>10}"
+            f"{config:<14}{rps:>9.0f}{rps_ratio:>7}{_fmt(cpu, 1e-3, '.3f'):>14}"
+            f"{_fmt(cpu / base_cpu if cpu and base_cpu else None, 1, '.3f'):>7}"
+            f"{added:>14}{_fmt(gc_us, 1, '.2f'):>11}{_fmt(util, 100, '.0f', ' %'):>10}"
+            f"{_fmt(server, 100, '.0f', ' %'):>12}{failures:>10}"
+        )
+    if base:  # each config / bare within the same round, then the median and the spread
+        print("\nreq/s ratio to bare, paired within each round: median [min..max]")
+        for config, runs in results.items():
+            if config == "bare":
+                continue
+            ratios = [r["rps"] / b["rps"] for r, b in zip(runs, base, strict=True)]
+            print(
+                f"  {config:<14}{statistics.median(ratios):.3f} "
+                f"[{min(ratios):.3f}..{max(ratios):.3f}]"
+            )
+    if "drill" in results and "k6" in results:
+        ratios = [d["rps"] / k["rps"] for d, k in zip(results["drill"], results["k6"], strict=True)]
+        print(
+            f"  drill / k6    {statistics.median(ratios):.3f} [{min(ratios):.3f}..{max(ratios):.3f}]"
         )
     micro = {c: runs for c, runs in results.items() if "micro_listener_us" in runs[0]}
     if micro:
@@ -480,7 +723,7 @@ def report(results: dict[str, list[dict]], args: argparse.Namespace, load_before
             print(f"  {config:<14}{cells}; sum {total:.1f}")
     print("\nper round (req/s, CPU us/req):")
     for config, runs in results.items():
-        cells = ", ".join(f"{r['rps']:.0f} / {r['cpu_us_per_req']:.0f}" for r in runs)
+        cells = ", ".join(f"{r['rps']:.0f} / {_fmt(r['cpu_us_per_req'], 1, '.0f')}" for r in runs)
         print(f"  {config:<14}{cells}")
 
 
@@ -490,7 +733,9 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=2.0, help="seconds before measuring")
     parser.add_argument("--users", type=int, default=20)
     parser.add_argument("--rounds", type=int, default=1, help="each config once per round")
-    parser.add_argument("--configs", default=",".join(CONFIGS))
+    parser.add_argument(
+        "--configs", default="bare,harness,drill,k6", help=f"of {', '.join(CONFIGS)}"
+    )
     parser.add_argument("--micro-calls", type=int, default=100_000)
     parser.add_argument(
         "--attribute",
@@ -503,6 +748,13 @@ def main() -> None:
         default=None,
         help="responder lifetime cap (default: what the run needs + 120 s)",
     )
+    parser.add_argument(
+        "--cpu", default="1", help="taskset CPU list for every load process ('' : not pinned)"
+    )
+    parser.add_argument(
+        "--server-cpu", default="0", help="taskset CPU list for the responder ('' : not pinned)"
+    )
+    parser.add_argument("--smoke", action="store_true", help="bare and drill, 1 s each")
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--load", choices=CONFIGS, help=argparse.SUPPRESS)
     parser.add_argument("--host", help=argparse.SUPPRESS)
@@ -512,10 +764,17 @@ def main() -> None:
     if args.serve:
         serve(args.max_s or 3600.0)
         return
+    if args.load == "drill":
+        print(json.dumps(run_drill(args)))
+        return
     if args.load:
         print(json.dumps(run_load(args)))
         return
 
+    if args.smoke:
+        args.configs, args.rounds, args.warmup, args.duration = "bare,drill", 1, 1.0, 1.0
+        args.micro_calls = 1000
+    args.uptime_before = _uptime()
     configs = [c.strip() for c in args.configs.split(",") if c.strip()]
     unknown = set(configs) - set(CONFIGS)
     if unknown:
@@ -524,7 +783,7 @@ def main() -> None:
     max_s = args.max_s or per_run * len(configs) * args.rounds + 120
     results: dict[str, list[dict]] = {c: [] for c in configs}
     load_before = os.getloadavg()[0]
-    proc, port = start_server(max_s)
+    proc, port = start_server(max_s, args.server_cpu)
     try:
         for round_no in range(args.rounds):
             shift = round_no % len(configs)

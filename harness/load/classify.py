@@ -78,30 +78,41 @@ class RequestClassifier:
         start_time: float | None,
     ) -> tuple[RequestSample, AckedWrite | None]:
         """The sample of one request event and, if it acknowledged a write, that write."""
-        status = int(getattr(response, "status_code", 0) or 0) if response is not None else 0
-        headers = getattr(response, "headers", None)
-        body = _content(response) if (self._needs_body or name in self.writes) else None
+        # every request of a drill passes here: one pass, no helper calls on the ok path
+        if response is not None:
+            status = int(getattr(response, "status_code", 0) or 0)
+            headers = getattr(response, "headers", None)
+        else:
+            status, headers = 0, None
+        reader = self._write_readers.get(name) if self._write_readers else None
+        body = _content(response) if (self._needs_body or reader is not None) else None
         if status and exception is not None and status not in self.rules.shed_status:
             outcome = Outcome.ERROR  # e.g. catch_response + response.failure() on a 2xx
         else:
             outcome = self.rules.classify(status, headers, body)
-        latency_us = max(int(round(response_time * 1000)), 0)
+        latency_us = int(round(response_time * 1000))
+        if latency_us < 0:
+            latency_us = 0
         started = start_time if start_time is not None else time.time() - response_time / 1000
-        lateness = (context or {}).get(ARRIVAL_LATENESS_KEY)
+        lateness = context.get(ARRIVAL_LATENESS_KEY) if context else None
         if lateness is not None:
             lateness = max(float(lateness), 0.0)
             intended_latency_us: int | None = latency_us + int(round(lateness * 1_000_000))
-            t_s = started - lateness - self.t0_unix_s
+            t_s = started - lateness - self.clock.t0_unix_s
         else:
             intended_latency_us = None
-            t_s = started - self.t0_unix_s
+            t_s = started - self.clock.t0_unix_s
         retry_after_missing = outcome is Outcome.SHED and not _has_header(headers, "Retry-After")
         sample = RequestSample(
             t_s, name, outcome, latency_us, intended_latency_us, retry_after_missing
         )
         if outcome is Outcome.ERROR:
             sample.error_kind = self._error_kind(status, exception, headers, body)
-        return sample, self._acked_write(name, response, exception, outcome, body, t_s)
+        if reader is None:
+            return sample, None
+        return sample, reader.read(
+            t_s=t_s, response=response, exception=exception, outcome=outcome, body=body
+        )
 
     def _error_kind(
         self, status: int, exception: BaseException | None, headers: Any, body: bytes | None
@@ -148,23 +159,6 @@ class RequestClassifier:
             t_s = start_unix_s - self.t0_unix_s
         return RequestSample(
             t_s, name, Outcome.ERROR, latency_us, intended_latency_us, False, CUT_OFF_KIND
-        )
-
-    def _acked_write(
-        self,
-        name: str,
-        response: Any,
-        exception: BaseException | None,
-        outcome: Outcome,
-        body: bytes | None,
-        t_s: float,
-    ) -> AckedWrite | None:
-        """The write row of a request on a write rule's endpoint (harness.load.writes)."""
-        reader = self._write_readers.get(name)
-        if reader is None:
-            return None
-        return reader.read(
-            t_s=t_s, response=response, exception=exception, outcome=outcome, body=body
         )
 
 

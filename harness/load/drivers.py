@@ -38,6 +38,7 @@ from harness.load.inflight import InFlight
 from harness.load.spec import LoadModel, LoadSpec
 from harness.load.users import (
     ArrivalGate,
+    drop_locust_request_stats,
     gated,
     record_cut_offs,
     task_error,
@@ -175,6 +176,7 @@ class _LocalDriver(LoadDriver):
 
     def start(self) -> None:
         self._runner = self.env.create_local_runner()
+        drop_locust_request_stats(self._runner)  # the harness records every request itself
 
     def stop(self) -> None:
         runner, self._runner = self._runner, None

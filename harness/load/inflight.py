@@ -28,11 +28,16 @@ class PendingRequest:
 
 
 class InFlight:
-    """The registry of requests in flight; :attr:`closed` once the drill is over."""
+    """The registry of requests in flight; :attr:`closed` once the drill is over.
+
+    It runs twice per request (:meth:`begin`, :meth:`end`), so it holds plain tuples;
+    :class:`PendingRequest` objects are made only for what :meth:`cut_off` returns
+    (a frozen dataclass costs ~1 us to build, measured here).
+    """
 
     def __init__(self) -> None:
         self.closed = False
-        self._open: dict[int, PendingRequest] = {}
+        self._open: dict[int, tuple[str, float, float | None]] = {}
         self._tokens = itertools.count()
 
     def __len__(self) -> int:
@@ -41,7 +46,7 @@ class InFlight:
     def begin(self, name: str, start_unix_s: float, lateness_s: float | None = None) -> int:
         """Register a request that starts now; the token is for :meth:`end`."""
         token = next(self._tokens)
-        self._open[token] = PendingRequest(name, start_unix_s, lateness_s)
+        self._open[token] = (name, start_unix_s, lateness_s)
         return token
 
     def end(self, token: int) -> None:
@@ -50,6 +55,6 @@ class InFlight:
 
     def cut_off(self) -> list[PendingRequest]:
         """Every request still open, oldest first; the registry is empty afterwards."""
-        pending = [self._open[t] for t in sorted(self._open)]
+        pending = [PendingRequest(*self._open[t]) for t in sorted(self._open)]
         self._open.clear()
         return pending

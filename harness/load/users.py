@@ -18,12 +18,14 @@ import gevent
 from gevent import GreenletExit
 from gevent.queue import Queue
 from locust import User
+from locust.runners import Runner
 
 from harness.load.classify import ARRIVAL_LATENESS_KEY, RequestClassifier, RequestSample
 from harness.load.inflight import InFlight
 
 __all__ = [
     "ArrivalGate",
+    "drop_locust_request_stats",
     "gated",
     "record_cut_offs",
     "task_error",
@@ -181,24 +183,52 @@ def track_requests(user_class: type[User], in_flight: InFlight) -> type[User]:
 
 
 def _tracked_request(original: Callable[..., Any], user: User, in_flight: InFlight) -> Any:
+    # runs around every request: names bound once here, no per-call attribute walks
+    begin, end, now = in_flight.begin, in_flight.end, time.time
+
     def request(method: str, url: str, *args: Any, **kwargs: Any) -> Any:
         if in_flight.closed:
             raise GreenletExit  # the drill is over: nothing new leaves, the user just ends
         name = kwargs.get("name") or url
-        token = in_flight.begin(str(name), time.time(), getattr(user, "_harness_lateness", None))
+        token = begin(
+            name if type(name) is str else str(name),
+            now(),
+            user.__dict__.get("_harness_lateness"),
+        )
         try:
             result = original(method, url, *args, **kwargs)
         except GreenletExit:
             if not in_flight.closed:
-                in_flight.end(token)  # a ramp-down killed the user: not recorded
+                end(token)  # a ramp-down killed the user: not recorded
             raise  # after the close: cut off, left for InFlight.cut_off()
         except BaseException:
-            in_flight.end(token)
+            end(token)
             raise
-        in_flight.end(token)
+        end(token)
         return result
 
     return request
+
+
+def drop_locust_request_stats(runner: Runner) -> bool:
+    """Detach Locust's own per-request statistics from ``runner``; True if it was attached.
+
+    Every Locust runner logs each request into ``environment.stats`` (its web UI, CSV
+    and console tables), ~2 us a request measured here. A drill records every request
+    itself (classified, per bucket) and nothing reads Locust's table, so the load
+    processes drop that listener; ``environment.stats`` stays empty in a drill. It is
+    found as the ``request`` listener defined in ``Runner.__init__`` (Locust 2.x); if
+    a Locust version defines it elsewhere, nothing is removed and the drill just
+    pays for it.
+    """
+    handlers = runner.environment.events.request._handlers
+    mine = [h for h in handlers if getattr(h, "__qualname__", "") == _LOCUST_STATS_LISTENER]
+    for handler in mine:
+        handlers.remove(handler)
+    return bool(mine)
+
+
+_LOCUST_STATS_LISTENER = "Runner.__init__.<locals>.on_request"
 
 
 def task_error(

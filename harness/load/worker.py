@@ -57,6 +57,7 @@ from harness.load.protocol import (
 from harness.load.scenario import load_user_classes
 from harness.load.users import (
     ArrivalGate,
+    drop_locust_request_stats,
     gated,
     record_cut_offs,
     task_error,
@@ -227,6 +228,7 @@ def run_worker(
             f"could not connect to the harness master at {master_host}:{master_port}: {exc}"
         ) from None
     worker.runner = runner
+    drop_locust_request_stats(runner)  # the worker records every request itself
     runner.register_message(MSG_CONFIG, worker.on_config)
     runner.register_message(MSG_RATE, worker.on_rate)
     # concurrent: the drain may take seconds; the message loop keeps serving meanwhile

@@ -90,14 +90,14 @@ class Recorder:
 
     def record_sample(self, sample: Sample) -> None:
         """Count one classified request (the drill process and each Locust worker call this)."""
-        self.record(
-            t_s=sample.t_s,
-            endpoint=sample.endpoint,
-            outcome=sample.outcome,
-            latency_us=sample.latency_us,  # type: ignore[arg-type]  (None: untimed error)
-            intended_latency_us=sample.intended_latency_us,
-            retry_after_missing=sample.retry_after_missing,
-            error_kind=sample.error_kind,
+        self._add(  # positional: this runs for every request
+            sample.t_s,
+            sample.endpoint,
+            sample.outcome,
+            sample.latency_us,
+            sample.intended_latency_us,
+            sample.retry_after_missing,
+            sample.error_kind,
         )
 
     def record(
@@ -115,6 +115,20 @@ class Recorder:
 
         ``latency_us`` may be None only for an error with a kind (nothing was timed).
         """
+        self._add(
+            t_s, endpoint, outcome, latency_us, intended_latency_us, retry_after_missing, error_kind
+        )
+
+    def _add(
+        self,
+        t_s: float,
+        endpoint: str,
+        outcome: Outcome,
+        latency_us: int | None,
+        intended_latency_us: int | None,
+        retry_after_missing: bool,
+        error_kind: str | None,
+    ) -> None:
         b = int(t_s * self._inv + _EPSILON)
         key = (b if b > 0 else 0, endpoint, outcome)
         latencies = self._latencies.get(key)
