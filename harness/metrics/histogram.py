@@ -218,13 +218,31 @@ def encode_values(values_us: Iterable[int]) -> str:
     """Encode raw latencies (µs) as a ``MetricRow.hist`` string."""
     h = _ENCODER_SCRATCH
     ctypes.memset(ctypes.addressof(h.counts), 0, _WORD * h.counts_len)
-    h.total_count = 0
-    h.min_value = sys.maxsize
-    h.max_value = 0
-    record = h.record_value
-    # latencies repeat (µs resolution, similar requests): record each distinct value once
+    counts = h.counts
+    # hdrh's record_value, inlined (its index arithmetic, with int.bit_length for its
+    # leading-zero count): ~1.3 us per distinct value there, a third of that here; a drill
+    # flushes every request's latency once, and on loopback most values are distinct.
+    # tests/unit/metrics checks the blobs against record_value's.
+    mask, unit, half_magnitude = (
+        h.sub_bucket_mask,
+        h.unit_magnitude,
+        h.sub_bucket_half_count_magnitude,
+    )
+    base, half = unit + half_magnitude + 1, h.sub_bucket_half_count
+    total, lowest, highest = 0, sys.maxsize, 0
+    # latencies repeat (µs resolution, similar requests): count each distinct value once
     for v, n in Counter(values_us).items():
-        record(LOWEST_US if v < LOWEST_US else HIGHEST_US if v > HIGHEST_US else int(v), n)
+        v = LOWEST_US if v < LOWEST_US else HIGHEST_US if v > HIGHEST_US else int(v)
+        bucket = (v | mask).bit_length() - base
+        counts[((bucket + 1) << half_magnitude) + (v >> (bucket + unit)) - half] += n
+        total += n
+        if v < lowest:
+            lowest = v
+        if v > highest:
+            highest = v
+    h.total_count = total
+    h.min_value = lowest
+    h.max_value = highest
     return h.encode().decode("ascii")
 
 

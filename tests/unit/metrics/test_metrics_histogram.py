@@ -91,3 +91,17 @@ def test_corrupt_blob_raises_harness_error() -> None:
     """A corrupt blob raises BadHistogram (a HarnessError), never a library error."""
     with pytest.raises(BadHistogram):
         decode("not-a-histogram")
+
+
+def test_encode_values_gives_the_blob_of_hdrh_record_value() -> None:
+    """The inlined encoder writes exactly the blob hdrh's own record_value gives, edges included."""
+    rng = random.Random(11)
+    cases = [[], [0], [-5], [1], [2047], [2048], [4095], [4096], [600_000_000], [1000] * 7]
+    for _ in range(200):
+        mu, sigma = rng.uniform(0, 17), rng.uniform(0.1, 3)
+        cases.append([int(rng.lognormvariate(mu, sigma)) for _ in range(rng.choice([1, 10, 500]))])
+    for values in cases:
+        reference = HdrHistogram(1, 120_000_000, 3)
+        for value in values:
+            reference.record_value(min(max(value, 1), 120_000_000))
+        assert encode_values(values) == reference.encode().decode("ascii"), values[:5]
