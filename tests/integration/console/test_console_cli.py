@@ -34,7 +34,8 @@ abort:
 )
 LINE = re.compile(
     r"^\[ *(?P<t>[\d.]+)/5 s\] phase (?P<phase>\w+) \(\d+ s left\) users \d+ "
-    r"rps [\d.,]+ p95 (-|[\d.,]+ ms) errors (-|[\d.]+ %) faults: (?P<faults>.+)$"
+    r"rps [\d.,]+ (dropped [\d,]+ )?p95 (-|[\d.,]+ ms) errors (-|[\d.]+ %) "
+    r"(?P<generator>generator lag [\d.,]+ ms cpu [\d.,-]+ % )?faults: (?P<faults>.+)$"
 )
 
 
@@ -81,6 +82,7 @@ def test_plain_live_view_of_a_real_drill(reference_environment: object, tmp_path
     assert outage[0] == "orders-primary-down on helpdesk_orders_primary"
     assert {m["faults"] for m in matches if m["phase"] != "outage"} == {"none"}
     assert len(matches) <= 12, "plain mode should print a few lines, not one per tick"
+    assert any(m["generator"] for m in matches), "the load generator's lag and CPU are shown"
     assert "\x1b[" not in result.stdout, "no terminal control codes in plain mode"
     assert any(line.startswith("PASS  console-live") for line in lines)
     assert lines[-1].startswith("report: ") and lines[-1].endswith("/report.html")
