@@ -170,6 +170,6 @@ def endpoint_series(
             total = sum(counts.values())
             rps.append(total / bucket_s)
             p95.append(store.latency(b, b + 1, [endpoint], into=scratch).percentile_ms(95.0))
-            errors.append(ratio(counts[Outcome.ERROR], total) if total else None)
+            errors.append(round(ratio(counts[Outcome.ERROR], total), 4) if total else None)
         out[endpoint] = EndpointSeries(rps=rps, p95_ms=p95, error_ratio=errors)
     return out
