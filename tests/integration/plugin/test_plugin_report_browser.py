@@ -42,9 +42,13 @@ def real_run(shipped_reports: Path, request: pytest.FixtureRequest, browser) -> 
 
 
 @pytest.fixture(scope="module")
-def real_dom(real_run: Path, browser):
-    """Chromium's DOM of the real run's report.html (one browser run for the DOM tests)."""
-    return browser.dom(real_run / "report.html")
+def real_dom(real_run: Path, browser, tmp_path_factory: pytest.TempPathFactory):
+    """Chromium's DOM of the real run's report.html with MEASURE's layout blocks appended:
+    one browser run for every DOM and layout test of this module."""
+    page = tmp_path_factory.mktemp("measured") / "report.html"
+    html = (real_run / "report.html").read_text(encoding="utf-8")
+    page.write_text(html.replace("</body>", MEASURE + "</body>"), encoding="utf-8")
+    return browser.dom(page)
 
 
 def test_real_report_shows_verdict_checks_and_fault_windows(real_run: Path, real_dom) -> None:
@@ -122,15 +126,11 @@ LIMIT_SERIES = {  # the lines each chart may carry a limit for
 
 
 @pytest.fixture(scope="module")
-def layout(real_run: Path, browser, tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict]:
+def layout(real_dom) -> dict[str, dict]:
     """Per chart: Chromium's bounding boxes of its labels, its limits and its lines' y values."""
-    page = tmp_path_factory.mktemp("measured") / "report.html"
-    html = (real_run / "report.html").read_text(encoding="utf-8")
-    page.write_text(html.replace("</body>", MEASURE + "</body>"), encoding="utf-8")
-    dom = browser.dom(page)
     blocks = [
         json.loads(unquote(t.strip()[len("layout:") :]))
-        for t in dom.text
+        for t in real_dom.text
         if t.strip().startswith("layout:")
     ]
     return {b["chart"]: b for b in blocks}
