@@ -194,9 +194,14 @@ class Server:
             return json.loads(answer.read())
 
 
-def start_server(name: str, service_ms: float, max_s: float) -> Server:
+def pinned(cmd: list[str], cpu: str | None) -> list[str]:
+    """``cmd`` under ``taskset -c cpu`` (the process and its children), or as is."""
+    return ["taskset", "-c", cpu, *cmd] if cpu else cmd
+
+
+def start_server(name: str, service_ms: float, max_s: float, cpu: str | None = None) -> Server:
     proc = subprocess.Popen(
-        [sys.executable, __file__, "--serve", str(service_ms), "--max-s", str(max_s)],
+        pinned([sys.executable, __file__, "--serve", str(service_ms), "--max-s", str(max_s)], cpu),
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
     )
@@ -332,7 +337,7 @@ def run_harness(
     drill = write_drill(folder, server.url, rate, args)
     env = {**os.environ, "HARNESS_STATE_DIR": str(folder / "state")}  # a ledger of its own
     cmd = [sys.executable, __file__, "--drill-child", str(drill)]
-    cmd += ["--old-probe"] if old_probe else []
+    cmd = pinned(cmd + (["--old-probe"] if old_probe else []), args.cpu)
     timeout_s = args.warmup + args.duration + 60
     done = run_bounded(cmd, timeout_s, env=env)
     if done.returncode != 0:
@@ -418,7 +423,7 @@ def run_k6(server: Server, rate: float, folder: Path, args: argparse.Namespace) 
     cmd = [str(k6_binary()), "run", "--quiet", "--no-color", "--no-usage-report"]
     for key, value in env_vars.items():
         cmd += ["--env", f"{key}={value}"]
-    cmd.append(str(script))
+    cmd = pinned([*cmd, str(script)], args.cpu)
     done = run_bounded(
         cmd, args.warmup + args.duration + 30, env={**os.environ, "K6_NO_USAGE_REPORT": "true"}
     )
@@ -601,7 +606,7 @@ def report(
     print("-" * len(head))
     for row in rows:
         for client in CLIENTS:
-            runs = results[row, client]
+            runs = results.get((row, client), [])
             if not runs:
                 continue
 
@@ -639,7 +644,7 @@ def report(
         for n, (what, compare, fmt, limit) in enumerate(COMPARISONS[row.server]):
             cells = []
             for client in CLIENTS[1:]:
-                pairs = zip(results[row, client], results[row, "k6"], strict=False)
+                pairs = zip(results.get((row, client), []), results[row, "k6"], strict=False)
                 values = [compare(run, k6) for run, k6 in pairs]
                 verdict = ""
                 if values and limit is not None:
@@ -655,9 +660,16 @@ def report(
                 f"{r['p99_ms']:.1f}"
                 + ("" if r["p99c_ms"] is None else f" / {r['p99c_ms']:.1f}")
                 + f" ({r['host_stall_max_ms']:.0f})"
-                for r in results[row, client]
+                for r in results.get((row, client), [])
             )
             print(f"  {row.label:<26}{client:<19}{cells}")
+
+
+def _uptime() -> str:
+    try:
+        return subprocess.run(["uptime"], capture_output=True, text=True, timeout=5).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "load average " + " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def _interrupt(signum: int, _frame: object) -> None:
@@ -682,6 +694,11 @@ def main() -> None:
         "--smoke", action="store_true", help="tiny run that only proves the script works end to end"
     )
     parser.add_argument("--json", type=Path, help="also write every measurement to this file")
+    parser.add_argument(
+        "--clients", default=",".join(CLIENTS), help=f"which of {', '.join(CLIENTS)} (k6 first)"
+    )
+    parser.add_argument("--cpu", default="", help="taskset CPU list for k6 and the drills")
+    parser.add_argument("--server-cpu", default="", help="taskset CPU list for the servers")
     parser.add_argument("--max-s", type=float, default=None, help="server lifetime cap")
     parser.add_argument("--serve", type=float, help=argparse.SUPPRESS)
     parser.add_argument("--drill-child", type=Path, help=argparse.SUPPRESS)
@@ -704,23 +721,27 @@ def main() -> None:
     # started (also when the shell started it with SIGINT ignored, as background jobs are)
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, _interrupt)
+    clients = [c.strip() for c in args.clients.split(",") if c.strip()]
+    if "k6" not in clients or set(clients) - set(CLIENTS):
+        parser.error(f"--clients: k6 and any of {', '.join(CLIENTS[1:])}")
+    uptime_before = _uptime()
     rows = [Row("slow", args.slow_rate)] if args.slow_rate > 0 else []
     rows += [Row("trivial", float(rate)) for rate in args.trivial_rates.split(",") if rate.strip()]
     if not rows:
         parser.error("nothing to measure: give --slow-rate > 0 or --trivial-rates")
     per_measurement = args.warmup + args.duration + 20
-    max_s = args.max_s or per_measurement * len(rows) * len(CLIENTS) * args.rounds + 300
-    results: dict[tuple[Row, str], list[dict]] = {(r, c): [] for r in rows for c in CLIENTS}
+    max_s = args.max_s or per_measurement * len(rows) * len(clients) * args.rounds + 300
+    results: dict[tuple[Row, str], list[dict]] = {(r, c): [] for r in rows for c in clients}
     load_before = os.getloadavg()[0]
     servers: dict[str, Server] = {}
     with tempfile.TemporaryDirectory(prefix="load-accuracy-") as tmp:
         try:
-            servers["slow"] = start_server("slow", SLOW_MS, max_s)
-            servers["trivial"] = start_server("trivial", 0.0, max_s)
+            servers["slow"] = start_server("slow", SLOW_MS, max_s, args.server_cpu)
+            servers["trivial"] = start_server("trivial", 0.0, max_s, args.server_cpu)
             for round_no in range(args.rounds):
-                shift = round_no % len(CLIENTS)
+                shift = round_no % len(clients)
                 for row in rows:
-                    for client in CLIENTS[shift:] + CLIENTS[:shift]:
+                    for client in clients[shift:] + clients[:shift]:
                         print(
                             f"round {round_no + 1}/{args.rounds}: {row.label}, {client} ...",
                             end="", file=sys.stderr, flush=True,
@@ -733,6 +754,7 @@ def main() -> None:
         finally:
             for server in servers.values():
                 stop_server(server.process)
+    print(f"uptime before: {uptime_before}\nuptime after:  {_uptime()}")
     report(results, rows, args, (load_before, os.getloadavg()[0]))
     if args.json:
         records = [
