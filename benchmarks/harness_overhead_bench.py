@@ -50,6 +50,7 @@ BODY = (
     b'"eta_days":3}'
 )
 MODE_HEADER = "X-Helpdesk-Mode"
+NO_COOKIES_ENV = "BENCH_NO_COOKIES"  # --no-cookies: every Locust user drops its cookie jar
 
 
 # -- the responder (its own process; never imports Locust) -------------------------------
@@ -148,12 +149,18 @@ def run_load(args: argparse.Namespace) -> dict:
     from harness.load.outcome import Marker, OutcomeRules
     from harness.metrics.recorder import Recorder
     from harness.results.files import METRICS, RAW, RunFiles
+    from harness.results.model import Outcome
     from harness.results.raw import MetricRow
 
     config = args.load
+    counted = [0, 0]  # harness configs: requests and errors handed to the pipeline
 
     class Customer(FastHttpUser):
         wait_time = constant(0)
+
+        def on_start(self) -> None:
+            if os.environ.get(NO_COOKIES_ENV):  # FastHttpUser's cookie jar off (docs/load.md)
+                self.client.client.cookiejar = None
 
         @task
         def order(self) -> None:
@@ -189,7 +196,13 @@ def run_load(args: argparse.Namespace) -> dict:
         files = RunFiles(run_dir)
         recorder = Recorder(bucket_s=BUCKET_S, sink=files.metric_rows)
         live = LiveWindow()
-        on_sample = RequestPipeline(recorder, live)  # what a drill's engine hands samples to
+        pipeline = RequestPipeline(recorder, live)  # what a drill's engine hands samples to
+
+        def on_sample(sample: object) -> None:
+            # the harness detaches Locust's request stats: count here (~0.1 us, charged to it)
+            counted[0] += 1
+            counted[1] += sample.outcome is Outcome.ERROR
+            pipeline(sample)
 
         spec = LoadSpec.model_validate(
             {
@@ -267,13 +280,10 @@ def run_load(args: argparse.Namespace) -> dict:
         usage = resource.getrusage(resource.RUSAGE_SELF)
         total = env.stats.total
         server = proc_cpu_s(args.server_pid) if args.server_pid else None
-        return (
-            time.perf_counter(),
-            usage.ru_utime + usage.ru_stime,
-            total.num_requests,
-            total.num_failures,
-            server,
+        requests, failures = (
+            counted if engine is not None else (total.num_requests, total.num_failures)
         )
+        return (time.perf_counter(), usage.ru_utime + usage.ru_stime, requests, failures, server)
 
     gc_s = [0.0, 0.0]  # time in the garbage collector during the window; start of the current one
 
@@ -319,7 +329,7 @@ def run_load(args: argparse.Namespace) -> dict:
         ]
         result["rows_written"] = len(rows)
         result["rows_requests"] = sum(row.count for row in rows)
-        result["all_requests"] = env.stats.total.num_requests
+        result["all_requests"] = counted[0]
         result["outcomes"] = sorted({str(row.outcome) for row in rows})
 
         # the listener alone, on a real request event's arguments
@@ -363,11 +373,17 @@ def run_load(args: argparse.Namespace) -> dict:
 
 SCENARIO = '''"""The benchmark's users, as a locustfile (the ``drill`` configuration)."""
 
+import os
+
 from locust import FastHttpUser, constant, task
 
 
 class Customer(FastHttpUser):
     wait_time = constant(0)
+
+    def on_start(self) -> None:
+        if os.environ.get("{NO_COOKIES_ENV}"):  # FastHttpUser's cookie jar off (docs/load.md)
+            self.client.client.cookiejar = None
 
     @task
     def order(self) -> None:
@@ -382,7 +398,8 @@ class Customer(FastHttpUser):
 def write_drill(folder: Path, args: argparse.Namespace) -> Path:
     """A closed-model drill of ``--users`` users on the responder: warm-up, then measure."""
     folder.mkdir(parents=True)
-    (folder / "bench_scenario.py").write_text(SCENARIO, encoding="utf-8")
+    scenario = SCENARIO.replace("{NO_COOKIES_ENV}", NO_COOKIES_ENV)
+    (folder / "bench_scenario.py").write_text(scenario, encoding="utf-8")
     drill = {
         "name": "harness-overhead",
         "target": {"url": args.host, "health_path": "/healthz"},  # the liveness watch polls it
@@ -606,7 +623,10 @@ def measure(config: str, args: argparse.Namespace, port: int, server_pid: int) -
     ] + (["--attribute"] if args.attribute else [])  # fmt: skip
     cmd = _pinned(cmd, args.cpu)
     timeout = args.warmup + args.duration + 60 + args.micro_calls / 10_000
-    done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)  # kills on timeout
+    env = {**os.environ, NO_COOKIES_ENV: "1" if args.no_cookies else ""}
+    done = subprocess.run(  # kills on timeout
+        cmd, capture_output=True, text=True, timeout=timeout, env=env
+    )
     if done.returncode != 0:
         raise RuntimeError(f"load process {config} failed:\n{done.stderr[-3000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -633,7 +653,8 @@ def report(results: dict[str, list[dict]], args: argparse.Namespace, load_before
         f"harness overhead benchmark - Python {platform.python_version()}, {os.cpu_count()} CPUs, "
         f"1-min load avg {load_before:.2f} before, {os.getloadavg()[0]:.2f} after; {args.users} FastHttpUsers, wait 0, "
         f"{args.warmup:g} s warm-up + {args.duration:g} s measured, {args.rounds} round(s), medians; "
-        f"load processes on CPU {args.cpu or 'any'}, responder on CPU {args.server_cpu or 'any'}\n"
+        f"load processes on CPU {args.cpu or 'any'}, responder on CPU {args.server_cpu or 'any'}"
+        f"{'; Locust cookie jars off' if args.no_cookies else ''}\n"
         f"  uptime before: {args.uptime_before}\n  uptime after:  {_uptime()}\n"
     )
     base = results.get("bare")
@@ -753,6 +774,11 @@ def main() -> None:
     )
     parser.add_argument(
         "--server-cpu", default="0", help="taskset CPU list for the responder ('' : not pinned)"
+    )
+    parser.add_argument(
+        "--no-cookies",
+        action="store_true",
+        help="every Locust user sets self.client.client.cookiejar = None in on_start",
     )
     parser.add_argument("--smoke", action="store_true", help="bare and drill, 1 s each")
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
