@@ -207,15 +207,15 @@ def run_workers(model: str, workers: int, server, folder: Path, args) -> dict:
         return (cpu1[pid] - cpu0[pid]) / wall
 
     worker_utils = [u for u in (util(p) for p in pids) if u is not None]
+    dropped = phase["endpoints"].get("harness:dropped", {}).get("requests", 0)  # in the phase
+    sent = phase["requests"] - dropped
     return {
         "model": model,
         "workers": workers,
-        "rps": phase["requests"] / phase["duration_s"]
-        if "duration_s" in phase
-        else phase["requests"] / (phase["end_s"] - phase["start_s"]),
-        "requests": phase["requests"],
-        "errors": phase["outcome_counts"].get("error", 0),
-        "dropped": report["load"].get("dropped_arrivals") or 0,
+        "rps": sent / (phase["end_s"] - phase["start_s"]),  # achieved: drops are not requests
+        "requests": sent,
+        "errors": phase["outcome_counts"].get("error", 0) - dropped,
+        "dropped": dropped,
         "p99_ms": phase["p99_ms"],
         "p99c_ms": phase.get("p99_corrected_ms"),
         "master_cpu": util(master),
