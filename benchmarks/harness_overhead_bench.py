@@ -441,8 +441,9 @@ def write_drill(folder: Path, args: argparse.Namespace) -> Path:
 def run_drill(args: argparse.Namespace) -> dict:
     """The ``drill`` configuration: a real drill in this process, everything on.
 
-    ``harness.drill.execute.run_and_report`` with a live-view callback (as ``harness
-    run`` without ``--quiet``): classification, recording, flushing to raw files, the
+    planned, run and analysed as ``harness.drill.execute.run_and_report`` does, with a
+    live-view callback (as ``harness run`` without ``--quiet``; the report formats are
+    not rendered): classification, recording, flushing to raw files, the
     live window, in-flight tracking, the health monitor, the target and Toxiproxy
     watchers and the embedded Toxiproxy. Requests/s is the ``measure`` phase's from
     report.json; CPU is this process's ``getrusage`` over that phase, sampled every
@@ -458,8 +459,11 @@ def run_drill(args: argparse.Namespace) -> dict:
 
     import gevent
 
-    from harness.drill.execute import run_and_report
+    from harness.drill.analysis import build_report
     from harness.drill.loader import load_drill
+    from harness.drill.plan import plan_drill
+    from harness.drill.runner import RunSettings, run_plan
+    from harness.report import json_format
 
     tmp = tempfile.TemporaryDirectory(prefix="harness-overhead-drill-")
     os.environ["HARNESS_STATE_DIR"] = str(Path(tmp.name) / "state")  # a ledger of its own
@@ -474,16 +478,17 @@ def run_drill(args: argparse.Namespace) -> dict:
 
     sampler = gevent.spawn(sample)
     try:
-        report, run_dir = run_and_report(
-            load_drill(path),
-            drill_file=path,
+        # harness.drill.execute.run_and_report without rendering the report formats
+        # (after the run, not measured; only report.json's figures are read)
+        settings = RunSettings(
             reports_dir=Path(tmp.name) / "reports",
             run_id="run",
             on_tick=lambda status: None,  # the live view's figures are computed every tick
         )
+        run_dir = run_plan(plan_drill(load_drill(path), drill_file=path), settings)
     finally:
         sampler.kill()
-    data = json.loads((run_dir / "report.json").read_text(encoding="utf-8"))
+    data = json.loads(json_format.render(build_report(run_dir)))
     tmp.cleanup()
     phase = next(p for p in data["phases"] if p["name"] == "measure")
     t0 = datetime.fromisoformat(data["started_at"]).timestamp()

@@ -8,9 +8,9 @@ Run: .venv/bin/python benchmarks/scale_bench.py workers [--workers 1,2,4] [--rou
 
 Everything runs on 127.0.0.1 against the trivial HTTP server of
 ``load_accuracy_bench.py`` (raw asyncio, its own process, answers at once), with real
-drills run through the public API in fresh processes (``load_accuracy_bench.py
---drill-child``: ``harness.drill.execute.run_and_report``), so everything a drill runs
-is on: classification, recording and flushing, the live window, in-flight tracking,
+drills in fresh processes (planned, run with a live-view callback and analysed as
+``harness.drill.execute.run_and_report`` does; only report.json is written), so
+everything a drill runs is on: classification, recording and flushing, the live window, in-flight tracking,
 the health monitor and the target watchers.
 
 ``workers``: for each worker count, a closed-model drill (``load.workers: N``, wait 0,
@@ -114,13 +114,20 @@ def drill_child(drill_path: Path) -> None:
 
     prepare_process()  # import locust: gevent patches before httpx or ssl are imported
 
-    from harness.drill.execute import run_and_report
+    from harness.drill.analysis import build_report
     from harness.drill.loader import load_drill
+    from harness.drill.plan import plan_drill
+    from harness.drill.runner import RunSettings, run_plan
+    from harness.report import json_format
 
-    drill = load_drill(drill_path)
-    _, run_dir = run_and_report(
-        drill, drill_file=drill_path, reports_dir=drill_path.parent / "reports", run_id="run"
+    # harness.drill.execute.run_and_report without the other report formats: only
+    # report.json is read here, and the HTML page (rendered after the run) is not measured
+    plan = plan_drill(load_drill(drill_path), drill_file=drill_path)
+    settings = RunSettings(  # a live-view callback, as `harness run` without --quiet
+        reports_dir=drill_path.parent / "reports", run_id="run", on_tick=lambda status: None
     )
+    run_dir = run_plan(plan, settings)
+    (run_dir / "report.json").write_text(json_format.render(build_report(run_dir)), "utf-8")
     print(json.dumps({"run_dir": str(run_dir)}))
 
 
