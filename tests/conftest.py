@@ -23,6 +23,9 @@ XDIST_GROUPS = {
     # the browser test reads the run directory of the plugin test's shipped-drill run
     "tests/integration/plugin/test_plugin_drills.py": "plugin-shipped-drill",
     "tests/integration/plugin/test_plugin_report_browser.py": "plugin-shipped-drill",
+    # one fixture runs every shipped drill, healthy and without its mechanism
+    "tests/integration/drills/test_drills_pass.py": "shipped-drills",
+    "tests/integration/drills/test_drills_fail.py": "shipped-drills",
 }
 
 
