@@ -40,6 +40,7 @@ words the events. :func:`run_plan` puts them in that order.
 
 from __future__ import annotations
 
+import gc
 import logging
 import traceback
 import uuid
@@ -63,6 +64,7 @@ from harness.drill.target import verify_writes
 from harness.errors import AbortRequested, FaultActionError, ResultsWriteError, ToxiproxyError
 from harness.faults.adapter import ToxiproxyAdapter
 from harness.faults.timeline import FaultWindow
+from harness.load.health import freeze_heap
 from harness.load.scenario import load_user_classes
 from harness.metrics.recorder import bucket_of
 from harness.results.raw import LoadLevelRow, RunMeta, WriteVerification
@@ -81,7 +83,6 @@ class RunSettings:
     run_id: str | None = None
     toxiproxy_url: str | None = None
     on_tick: Any = None  # callable(LiveStatus) for the live view
-    settle_timeout_s: float = 10.0
     health_timeout_s: float = 6.0  # preflight: how long the target may take to answer healthy
 
 
@@ -180,6 +181,7 @@ class DrillRunner:
         """t = 0 is now: the loop, then always cleanup, then the write read-back."""
         self._parts = parts
         drill = self.drill
+        freeze_heap()  # before t = 0: a full collection mid-drill stalls every user
         parts.clock.start()
         parts.files.write_meta(
             RunMeta(
@@ -216,7 +218,10 @@ class DrillRunner:
                 try:
                     parts.engine.stop()
                 finally:
-                    parts.recorder.flush_all()
+                    try:
+                        parts.recorder.flush_all()
+                    finally:
+                        gc.unfreeze()  # the heap frozen before t = 0 is the collector's again
         self._check_files()
         self._finish()
 
@@ -366,7 +371,6 @@ class DrillRunner:
                 self.drill.target,
                 writes,
                 self.drill.writes,
-                settle_timeout_s=self.settings.settle_timeout_s,
                 should_stop=lambda: self.state.stop_reason is not None,
             )
             parts.files.write_verification(

@@ -27,10 +27,14 @@ own last one, so consecutive rows cover the run without gaps or overlaps.
 
 Clocks and the sleep are injectable: unit tests drive :meth:`LoopMonitor.sample`
 with their own clocks; gevent is imported only by :meth:`LoopMonitor.start`.
+
+:func:`freeze_heap` keeps the collector from stalling the loop: each load process
+calls it just before its load starts.
 """
 
 from __future__ import annotations
 
+import gc
 import logging
 import time
 from collections.abc import Callable
@@ -144,3 +148,19 @@ class LoopMonitor:
             if not self._sink_failed:
                 self._sink_failed = True
                 log.warning("load-generator health rows are being lost: %s", exc)
+
+
+def freeze_heap() -> None:
+    """Collect once, then hide every object that exists now from the garbage collector.
+
+    Called by each load process just before its load starts (the drill process before
+    t = 0, a worker before it connects). What start-up made (Locust, gevent, pydantic,
+    httpx, the drill's plan: ~80k objects) lives as long as the process; a full
+    collection walked all of it, 60-120 ms measured here, and under load a collection
+    in the middle of a drill stalled the event loop for up to ~290 ms (every user waits,
+    arrivals are dropped: docs/benchmarks/scale.md). Frozen, a full collection walks only
+    what the drill itself made. ``gc.unfreeze()`` gives the objects back.
+    """
+    gc.collect()
+    gc.freeze()
+

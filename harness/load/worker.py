@@ -39,7 +39,7 @@ from harness.clock import DrillClock
 from harness.errors import InfrastructureError
 from harness.load.classify import RequestClassifier
 from harness.load.dropped import DroppedArrivals
-from harness.load.health import LoopMonitor
+from harness.load.health import LoopMonitor, freeze_heap
 from harness.load.inflight import InFlight
 from harness.load.protocol import (
     MSG_CONFIG,
@@ -221,6 +221,7 @@ def run_worker(
     env.events.request.add_listener(worker.on_request)
     env.events.user_error.add_listener(worker.on_user_error)
     env.events.report_to_master.add_listener(worker.on_report)
+    freeze_heap()  # start-up's objects out of the collector's sight, before any load
     try:
         runner = env.create_worker_runner(master_host, master_port)
     except ConnectionError as exc:
