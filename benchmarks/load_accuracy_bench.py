@@ -655,7 +655,7 @@ def report(
             print(f"{label:<26}{what:<30}{cells[0]:>29}{cells[1]:>29}{target:>10}".rstrip())
     print("\nper round: p99 [/ corrected p99] (host stall max), ms:")
     for row in rows:
-        for client in CLIENTS:
+        for client in [c for c in CLIENTS if results.get((row, c))]:
             cells = ", ".join(
                 f"{r['p99_ms']:.1f}"
                 + ("" if r["p99c_ms"] is None else f" / {r['p99c_ms']:.1f}")
