@@ -86,6 +86,7 @@ def under(name: str, limit: float, unit: str = "") -> str:
 LIMIT_OF_FIELD: dict[str, tuple[str, ...]] = {
     "duration_s": ("MAX_DRILL_S",),
     "step_s": ("MAX_DRILL_S",),
+    "settle_timeout_s": ("MAX_DRILL_S",),
     "scrape_every_s": ("MIN_POLL_S", "MAX_DRILL_S"),
     "interval_s": ("MIN_POLL_S",),
     "bucket_s": ("MIN_BUCKET_S",),

@@ -161,7 +161,6 @@ def verify_writes(
     writes: list[AckedWrite],
     rules: list[WriteRule],
     *,
-    settle_timeout_s: float = 10.0,
     clock: Callable[[], float] = time.monotonic,
     should_stop: Callable[[], bool] = lambda: False,
     environ: Mapping[str, str] | None = None,
@@ -169,7 +168,7 @@ def verify_writes(
 ) -> list[WriteCheckOutcome]:
     """Read back every write with a known id (acknowledged, or indeterminate with its id
     from the request). A write is absent when its rule's ``absent`` says so (default: 404
-    or 410), or when its rule names a settled state it never reaches within
+    or 410), or when its rule names a settled state it never reaches within the rule's
     ``settle_timeout_s``; absent or unverifiable writes are read again until then.
 
     Read-back requests carry the rule's ``read_headers`` with ``${NAME}`` taken from
@@ -183,7 +182,13 @@ def verify_writes(
     to_read = [w for w in writes if w.write_id and w.read_path and w.kind in _READ_BACK]
     pending = {w.write_id: w for w in to_read}
     last: dict[str, WriteCheckOutcome] = {}
-    deadline = clock() + settle_timeout_s
+    started = clock()
+    default_s = WriteRule.model_fields["settle_timeout_s"].default
+
+    def deadline(write: AckedWrite) -> float:
+        rule = by_endpoint.get(write.endpoint)
+        return started + (rule.settle_timeout_s if rule is not None else default_s)
+
     with httpx.Client(base_url=target.url, timeout=3.0, transport=transport) as client:
         while True:
             for write_id, write in list(pending.items()):
@@ -191,9 +196,9 @@ def verify_writes(
                     break
                 rule = by_endpoint.get(write.endpoint)
                 last[write_id] = _read_back(client, write, rule, headers.get(write.endpoint, {}))
-                if last[write_id].found:
-                    del pending[write_id]
-            if not pending or clock() >= deadline or should_stop():
+                if last[write_id].found or clock() >= deadline(write):
+                    del pending[write_id]  # present, or out of time: its last answer stands
+            if not pending or should_stop():
                 break
             time.sleep(0.25)
     ids = dict.fromkeys(w.write_id for w in to_read if w.write_id in last)

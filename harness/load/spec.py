@@ -13,7 +13,14 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from harness.limits import MAX_LOAD_LEVEL, MAX_SPAWN_RATE_PER_S, MAX_USERS, MAX_WORKERS, over
+from harness.limits import (
+    MAX_DRILL_S,
+    MAX_LOAD_LEVEL,
+    MAX_SPAWN_RATE_PER_S,
+    MAX_USERS,
+    MAX_WORKERS,
+    over,
+)
 from harness.load import jsonpath, shapes
 from harness.load.shapes import ShapeSpec, Surge
 
@@ -212,6 +219,14 @@ class WriteRule(_Spec):
     )
     settled_values: list[str] = Field(
         default_factory=list, description="Values of settled_field that count as durable"
+    )
+    settle_timeout_s: float = Field(
+        default=10.0,
+        ge=0,
+        le=MAX_DRILL_S,
+        description="How long after the drill a write may take to read back (present, and "
+        "settled when settled_field is set): absent or unsettled writes are read again "
+        "until then, then count as lost",
     )
 
     @field_validator("read_path")

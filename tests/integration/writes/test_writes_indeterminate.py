@@ -62,6 +62,7 @@ def drill_file(tmp_path: Path, url: str, user_class: str) -> Path:
                 "endpoint": "orders:create",
                 "id_from_request": {"header": "Idempotency-Key"},
                 "read_path": "/orders/{id}",
+                "settle_timeout_s": 1,  # stored before the answer or never: no 10 s re-reads
             }
         ],
         "bucket_s": 0.25,

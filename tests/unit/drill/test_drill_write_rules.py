@@ -338,3 +338,32 @@ def test_indeterminate_writes_are_counted_and_never_lost() -> None:
     )
     assert "7 read back by the id in the request: 5 of them found" in result.detail
     assert "created although the client saw an error" in result.detail
+
+
+def test_each_rule_reads_its_absent_writes_again_until_its_own_settle_timeout() -> None:
+    """settle_timeout_s is per rule: 0 reads an absent write once, 3 reads it until 3 s."""
+    now = [0.0]
+    reads: dict[str, int] = {}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        now[0] += 1.0  # each read-back takes 1 s of the fake clock
+        write_id = request.url.path.rsplit("/", 1)[-1]
+        reads[write_id] = reads.get(write_id, 0) + 1
+        return httpx.Response(404)
+
+    once = WriteRule(endpoint="a", id_field="id", read_path="/a/{id}", settle_timeout_s=0)
+    patient = WriteRule(endpoint="b", id_field="id", read_path="/b/{id}", settle_timeout_s=3)
+    writes = [
+        AckedWrite(t_s=1.0, endpoint="a", write_id="a1", read_path="/a/a1"),
+        AckedWrite(t_s=1.0, endpoint="b", write_id="b1", read_path="/b/b1"),
+    ]
+    results = verify_writes(
+        TARGET,
+        writes,
+        [once, patient],
+        transport=httpx.MockTransport(handler),
+        clock=lambda: now[0],
+    )
+    assert [(r.write_id, r.found) for r in results] == [("a1", False), ("b1", False)]
+    assert reads == {"a1": 1, "b1": 2}
+    assert WriteRule.model_fields["settle_timeout_s"].default == 10.0
