@@ -340,8 +340,8 @@ def _chart(report: RunReport, p: Points, key: str, title: str, specs: list[_Spec
     def show(v: float) -> str:
         return f"{fmt.number(v)} {unit}"
 
-    x = _scale(0.0, duration, LEFT, RIGHT)
-    y = _scale(0.0, y_top, BOTTOM, TOP)
+    x = linear_scale(0.0, duration, LEFT, RIGHT)
+    y = linear_scale(0.0, y_top, BOTTOM, TOP)
     centres = [t + p.width_s / 2 for t in p.t_s]
     names = {sp.key: sp.label for sp in specs}
     thresholds = [
@@ -352,7 +352,7 @@ def _chart(report: RunReport, p: Points, key: str, title: str, specs: list[_Spec
     ] + [_threshold(LEFT, RIGHT, v, label, held, "bound", specs[0].key, y, y_top)
          for v, label, held in limits]
     bands, markers, thresholds = place_labels(
-        _bands(report, x, duration), _markers(report, x, duration), thresholds)
+        fault_bands(report, x, duration), timing_markers(report, x, duration), thresholds)
     return Chart(
         key=key,
         title=title,
@@ -444,7 +444,8 @@ def _line(spec: _Spec, centres: Sequence[float], x: Callable[[float], float],
     return Line(spec.key, spec.label, spec.colour, runs, area, spec.width)
 
 
-def _bands(report: RunReport, x: Callable[[float], float], duration: float) -> list[Band]:
+def fault_bands(report: RunReport, x: Callable[[float], float], duration: float) -> list[Band]:
+    """The shaded window of each fault on a time axis ``x`` (shared by every timeline figure)."""
     bands = []
     for f in report.faults:
         start = f.applied_s if f.applied_s is not None else f.planned_start_s
@@ -459,7 +460,8 @@ def _bands(report: RunReport, x: Callable[[float], float], duration: float) -> l
     return bands
 
 
-def _markers(report: RunReport, x: Callable[[float], float], duration: float) -> list[Marker]:
+def timing_markers(report: RunReport, x: Callable[[float], float], duration: float) -> list[Marker]:
+    """Phase starts, failover and recovery as vertical markers on a time axis ``x``."""
     markers = [
         Marker("phase", x(p.start_s), "", f"phase {p.name} starts at {fmt.seconds(p.start_s)}")
         for p in report.phases if 0 < p.start_s < duration
@@ -501,7 +503,8 @@ def _hovers(p: Points, specs: list[_Spec], x: Callable[[float], float],
     return hovers
 
 
-def _scale(d0: float, d1: float, r0: float, r1: float) -> Callable[[float], float]:
+def linear_scale(d0: float, d1: float, r0: float, r1: float) -> Callable[[float], float]:
+    """Map the domain [d0, d1] onto the range [r0, r1] (pixels)."""
     span = (d1 - d0) or 1.0
     return lambda v: r0 + (v - d0) / span * (r1 - r0)
 

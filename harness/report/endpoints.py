@@ -9,10 +9,16 @@ those of the main charts. Drawn by endpoints.html.j2, at most :data:`MAX_ENDPOIN
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from harness.report.charts import buckets_per_point, nice_axis, nice_ticks, time_label
+from harness.report.charts import (
+    buckets_per_point,
+    linear_scale,
+    nice_axis,
+    nice_ticks,
+    time_label,
+)
 from harness.report.fmt import number
 from harness.results.model import EndpointSeries, RunReport
 
@@ -99,8 +105,8 @@ def _small(
     unit: str,
 ) -> SmallChart:
     top, ticks = axis
-    x = _scale(0.0, duration, LEFT, RIGHT)
-    y = _scale(0.0, top, BOTTOM, TOP)
+    x = linear_scale(0.0, duration, LEFT, RIGHT)
+    y = linear_scale(0.0, top, BOTTOM, TOP)
     segments: list[list[str]] = [[]]
     for t, v in zip(t_s, values, strict=False):
         if v is None:
@@ -126,8 +132,3 @@ def _small(
         xticks=[(x(t), time_label(t, duration)) for t in nice_ticks(duration)[::2]],
         peak="–" if peak is None else f"{number(peak)} {unit}",
     )
-
-
-def _scale(d0: float, d1: float, r0: float, r1: float) -> Callable[[float], float]:
-    span = (d1 - d0) or 1.0
-    return lambda v: r0 + (v - d0) / span * (r1 - r0)

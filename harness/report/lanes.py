@@ -32,11 +32,11 @@ from harness.report.charts import (
     Band,
     Marker,
     Tick,
-    _bands,
-    _markers,
-    _scale,
+    fault_bands,
+    linear_scale,
     nice_ticks,
     time_label,
+    timing_markers,
 )
 from harness.report.fmt import number
 from harness.results.model import RunReport, ServerSample
@@ -212,15 +212,15 @@ def build_lanes(report: RunReport, limit: int = MAX_LANES) -> LanesChart | None:
         return None
     shown = pick(changed, limit)
     names = {n for s in report.server_samples for n in s.values}
-    x = _scale(0.0, duration, LEFT, RIGHT)
+    x = linear_scale(0.0, duration, LEFT, RIGHT)
     lanes = [_lane(s, LANE_TOP + i * (LANE_LABEL_H + LANE_PLOT_H), x) for i, s in enumerate(shown)]
     bottom = LANE_TOP + len(lanes) * (LANE_LABEL_H + LANE_PLOT_H)
     return LanesChart(
         key="server",
         title="Target state (from its /metrics)",
         lanes=lanes,
-        bands=_bands(report, x, duration),
-        markers=_markers(report, x, duration),
+        bands=fault_bands(report, x, duration),
+        markers=timing_markers(report, x, duration),
         phase_labels=[Tick(x(ph.start_s) + 4, ph.name) for ph in report.phases],
         xticks=[Tick(x(t), time_label(t, duration)) for t in nice_ticks(duration)],
         hidden=len(changed) - len(shown),
