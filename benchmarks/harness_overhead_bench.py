@@ -51,6 +51,7 @@ BODY = (
 )
 MODE_HEADER = "X-Helpdesk-Mode"
 NO_COOKIES_ENV = "BENCH_NO_COOKIES"  # --no-cookies: every Locust user drops its cookie jar
+NO_COOKIES = "-nocookies"  # a config with this suffix: that config, cookie jars off
 
 
 # -- the responder (its own process; never imports Locust) -------------------------------
@@ -620,21 +621,22 @@ def stop_server(proc: subprocess.Popen) -> None:
 def measure(config: str, args: argparse.Namespace, port: int, server_pid: int) -> dict:
     if config == "k6":
         return run_k6(args, port, args.cpu)
+    base, no_cookies = config.removesuffix(NO_COOKIES), config.endswith(NO_COOKIES)
     cmd = [
-        sys.executable, __file__, "--load", config,
+        sys.executable, __file__, "--load", base,
         "--host", f"http://127.0.0.1:{port}", "--server-pid", str(server_pid),
         "--users", str(args.users), "--duration", str(args.duration),
         "--warmup", str(args.warmup), "--micro-calls", str(args.micro_calls),
     ] + (["--attribute"] if args.attribute else [])  # fmt: skip
     cmd = _pinned(cmd, args.cpu)
     timeout = args.warmup + args.duration + 60 + args.micro_calls / 10_000
-    env = {**os.environ, NO_COOKIES_ENV: "1" if args.no_cookies else ""}
+    env = {**os.environ, NO_COOKIES_ENV: "1" if args.no_cookies or no_cookies else ""}
     done = subprocess.run(  # kills on timeout
         cmd, capture_output=True, text=True, timeout=timeout, env=env
     )
     if done.returncode != 0:
         raise RuntimeError(f"load process {config} failed:\n{done.stderr[-3000:]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return {**json.loads(done.stdout.strip().splitlines()[-1]), "config": config}
 
 
 def median(values: list[float | None]) -> float | None:
@@ -700,13 +702,14 @@ def report(results: dict[str, list[dict]], args: argparse.Namespace, load_before
                 continue
             ratios = [r["rps"] / b["rps"] for r, b in zip(runs, base, strict=True)]
             print(
-                f"  {config:<14}{statistics.median(ratios):.3f} "
+                f"  {config:<18}{statistics.median(ratios):.3f} "
                 f"[{min(ratios):.3f}..{max(ratios):.3f}]"
             )
     if "drill" in results and "k6" in results:
         ratios = [d["rps"] / k["rps"] for d, k in zip(results["drill"], results["k6"], strict=True)]
         print(
-            f"  drill / k6    {statistics.median(ratios):.3f} [{min(ratios):.3f}..{max(ratios):.3f}]"
+            f"  {'drill / k6':<18}{statistics.median(ratios):.3f} "
+            f"[{min(ratios):.3f}..{max(ratios):.3f}]"
         )
     micro = {c: runs for c, runs in results.items() if "micro_listener_us" in runs[0]}
     if micro:
@@ -760,7 +763,9 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=20)
     parser.add_argument("--rounds", type=int, default=1, help="each config once per round")
     parser.add_argument(
-        "--configs", default="bare,harness,drill,k6", help=f"of {', '.join(CONFIGS)}"
+        "--configs",
+        default="bare,harness,drill,k6",
+        help=f"of {', '.join(CONFIGS)}; a Locust config + '{NO_COOKIES}': its cookie jars off",
     )
     parser.add_argument("--micro-calls", type=int, default=100_000)
     parser.add_argument(
@@ -807,7 +812,7 @@ def main() -> None:
         args.micro_calls = 1000
     args.uptime_before = _uptime()
     configs = [c.strip() for c in args.configs.split(",") if c.strip()]
-    unknown = set(configs) - set(CONFIGS)
+    unknown = {c.removesuffix(NO_COOKIES) for c in configs} - set(CONFIGS)
     if unknown:
         parser.error(f"unknown configs {sorted(unknown)}; choose from {', '.join(CONFIGS)}")
     per_run = args.warmup + args.duration + 15
