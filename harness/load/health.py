@@ -163,4 +163,3 @@ def freeze_heap() -> None:
     """
     gc.collect()
     gc.freeze()
-
