@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from harness.faults import ProxySpec, ToxiproxyAdapter
+from tests.background import lower_priority
 
 toxiserver = pytest.importorskip("toxiserver")
 
@@ -112,13 +113,15 @@ def drills(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 
 def _harness(*args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
+    proc = subprocess.Popen(
         [sys.executable, "-m", "harness", *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         env=dict(os.environ),
     )
+    lower_priority(proc.pid)  # twenty at once, judged on their words only
+    return proc
 
 
 def _problems(stderr: str, path: Path) -> list[str]:

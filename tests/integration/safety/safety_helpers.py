@@ -24,6 +24,7 @@ from typing import Any
 import yaml
 
 from harness.faults import ProxySpec, Stream, ToxicSpec, ToxiproxyAdapter
+from tests.background import lower_priority
 from toxiserver import ServerProcess, start_subprocess
 
 HERE = Path(__file__).resolve().parent
@@ -214,6 +215,7 @@ def start_harness(
     stdout: int | None = None,
     stderr_through_pipe: bool = False,
     env: dict[str, str] | None = None,
+    background: bool = False,
 ) -> Child:
     """``python -m harness ARGS`` in a child process; stdout/stderr go to files in ``logs``.
 
@@ -222,6 +224,7 @@ def start_harness(
     ``stderr_through_pipe``: the child writes stderr to a pipe that this process copies
     to the file (a file-size limit set on the child then does not reach its stderr).
     ``env``: variables set for the child only (safe from threads, unlike os.environ).
+    ``background``: the child runs at a lower CPU priority (tests/background.py).
     """
     logs.mkdir(parents=True, exist_ok=True)
     stamp = f"{time.monotonic_ns()}"
@@ -239,6 +242,8 @@ def start_harness(
             stdin=subprocess.DEVNULL,
             env={**os.environ, **(env or {})},
         )
+    if background:
+        lower_priority(proc.pid)
     if pipe is not None:
         os.close(pipe[1])
         threading.Thread(target=_copy, args=(pipe[0], err_path), daemon=True).start()
