@@ -47,9 +47,13 @@ class LiveWindow:
     def add(self, t_s: float, outcome: Outcome, latency_ms: float | None) -> None:
         """Count one request; ``latency_ms`` None: nothing was timed (a task's own exception)."""
         second = math.floor(t_s)
-        slot = self._slot(second)
-        if slot is None:
-            return
+        seconds = self._seconds
+        if seconds and seconds[-1].second == second:  # the current second: every request but
+            slot = seconds[-1]  # the first of each second and late ones (runs per request)
+        else:
+            slot = self._slot(second)
+            if slot is None:
+                return
         slot.counts[outcome] += 1
         if outcome is not Outcome.SHED and latency_ms is not None:
             slot.latencies_ms.append(latency_ms)
