@@ -60,6 +60,9 @@ MAX_WORKERS = 256
 MIN_POLL_S = 0.1
 """The shortest period of the target's watchers (``scrape_every_s``, ``liveness.interval_s``)."""
 
+MAX_NAMED_LANES = 50
+"""``target.lanes``: series of /metrics named for the report's timeline (each is a row)."""
+
 # -- fault scripts (harness.faults) --------------------------------------------------------
 
 MIN_FLAP_S = 0.1

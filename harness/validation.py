@@ -27,6 +27,7 @@ from harness.limits import (
     MAX_ABS_NUMBER,
     MAX_FILE_BYTES,
     MAX_NAME_CHARS,
+    MAX_NAMED_LANES,
     MAX_YAML_DEPTH,
     MAX_YAML_NODES,
     limit_named,
@@ -427,6 +428,10 @@ def _message(err: Any) -> str:
         limit = ctx.get("max_length")
         named = f" (the limit MAX_NAME_CHARS, {LIMITS_DOC})" if limit == MAX_NAME_CHARS else ""
         return f"must be at most {limit} characters{named}, got {_seen(given)}"
+    if kind == "too_long":
+        limit = ctx.get("max_length")
+        named = f" (the limit MAX_NAMED_LANES, {LIMITS_DOC})" if limit == MAX_NAMED_LANES else ""
+        return f"must have at most {limit} items{named}, got {ctx.get('actual_length', '?')}"
     if kind in _CRISP:
         return f"{_CRISP[kind]}, got {_seen(given)}"
     if kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):

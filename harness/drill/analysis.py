@@ -90,6 +90,7 @@ def build_report(run_dir: Path) -> RunReport:
         series=series,
         events=data.events,
         server_samples=data.server_samples,
+        lanes=drill.target.lanes,
         generator=generator,
         sustainable_peak=peak,
     )

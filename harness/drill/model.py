@@ -22,6 +22,7 @@ from harness.limits import (
     MAX_DRILL_S,
     MAX_LOAD_LEVEL,
     MAX_NAME_CHARS,
+    MAX_NAMED_LANES,
     MAX_PHASES,
     MIN_BUCKET_S,
     MIN_POLL_S,
@@ -88,6 +89,14 @@ class TargetSpec(_Spec):
         default=None, description="Prometheus endpoint to scrape during the drill (optional)"
     )
     scrape_every_s: float = Field(default=1.0, ge=MIN_POLL_S, le=MAX_DRILL_S)
+    lanes: list[str] = Field(
+        default_factory=list,
+        max_length=MAX_NAMED_LANES,
+        description="Series of metrics_path drawn as lanes on the report's timeline, in this "
+        "order: a name (helpdesk_breaker_state) stands for each of its label sets, a name "
+        "with labels (helpdesk_breaker_state{dependency=\"orders\"}) for that one; "
+        "default: the series that changed, states first, at most 8",
+    )
     liveness: LivenessSpec = Field(
         default_factory=LivenessSpec,
         description="Watching that the target is still there while the drill runs",
@@ -103,6 +112,15 @@ class TargetSpec(_Spec):
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError("must be an http(s) URL with a host, e.g. http://127.0.0.1:8080")
         return url.rstrip("/")
+
+    @model_validator(mode="after")
+    def _lanes_need_metrics(self) -> TargetSpec:
+        if self.lanes and self.metrics_path is None:
+            raise ValueError(
+                "lanes draws series of the target's /metrics: set metrics_path too "
+                "(e.g. metrics_path: /metrics)"
+            )
+        return self
 
 
 class ToxiproxySpec(_Spec):

@@ -12,10 +12,13 @@ windows and failover/recovery markers:
   and labelled with it: a breaker's 0 -> 2 -> 0 reads at a glance;
 - any other **gauge** (a queue depth, requests in flight) as a step line.
 
-A series that never changed says nothing on a timeline and is left to the table. The
-drill names no series for the report, so every series that changed is a candidate;
-states come first, then gauges by how much they moved, then counters by how much they
-counted; at most :data:`MAX_LANES` lanes are drawn and the rest stay in the raw table.
+A drill may name its lanes (``target.lanes``, kept in ``RunReport.lanes``): a name stands
+for each of its label sets, a name with labels for that one; they are drawn in that
+order, also when they never changed (a flat breaker lane says it never opened).
+Otherwise a series that never changed says nothing on a timeline and is left to the
+table, and every series that changed is a candidate: states come first, then gauges by
+how much they moved, then counters by how much they counted; at most :data:`MAX_LANES`
+lanes are drawn and the rest stay in the raw table.
 """
 
 from __future__ import annotations
@@ -93,8 +96,11 @@ def is_state(name: str) -> bool:
     return _STATE_NAME.search(name.split("{", 1)[0]) is not None
 
 
-def server_series(samples: Sequence[ServerSample], duration_s: float) -> list[ServerSeries]:
-    """Every series of ``samples`` that changed, classified, counters as rates; in name order."""
+def server_series(
+    samples: Sequence[ServerSample], duration_s: float, *, unchanged: bool = False
+) -> list[ServerSeries]:
+    """Every series of ``samples`` that changed (``unchanged``: every series), classified,
+    counters as rates; in name order."""
     names = sorted({n for s in samples for n in s.values})
     out = []
     for name in names:
@@ -105,10 +111,10 @@ def server_series(samples: Sequence[ServerSample], duration_s: float) -> list[Se
         if is_counter(name, values):
             spans = _rates(points)
             kind = SeriesKind.RATE
-            if not any(v > 0 for _, _, v in spans):
+            if not unchanged and not any(v > 0 for _, _, v in spans):
                 continue
         else:
-            if len(set(values)) < 2:
+            if not unchanged and len(set(values)) < 2:
                 continue
             spans = _held(points, duration_s)
             kind = SeriesKind.STATE if is_state(name) else SeriesKind.GAUGE
@@ -153,6 +159,17 @@ def pick(series: list[ServerSeries], limit: int = MAX_LANES) -> list[ServerSerie
     return sorted(series, key=rank)[:limit]
 
 
+def named(series: list[ServerSeries], names: Sequence[str]) -> list[ServerSeries]:
+    """The series ``names`` asks for, in its order: a bare name matches each of its label
+    sets (in name order), a name with labels only itself; each series once."""
+    shown: dict[str, ServerSeries] = {}
+    for wanted in names:
+        for s in series:
+            if s.name == wanted or ("{" not in wanted and s.name.split("{", 1)[0] == wanted):
+                shown.setdefault(s.name, s)
+    return list(shown.values())
+
+
 @dataclass(frozen=True)
 class Segment:
     """One span of a lane: a state's value held (``shade`` 0..1) or a step of a line."""
@@ -194,6 +211,7 @@ class LanesChart:
     xticks: list[Tick]
     hidden: int  # series that changed but were not drawn (in the table)
     unchanged: int  # series that never changed (in the table)
+    named: bool = False  # the drill chose the lanes (target.lanes)
     width: int = WIDTH
     height: int = 0
     left: int = LEFT
@@ -208,9 +226,12 @@ def build_lanes(report: RunReport, limit: int = MAX_LANES) -> LanesChart | None:
         return None
     duration = max(report.duration_s, report.server_samples[-1].t_s, 1e-9)
     changed = server_series(report.server_samples, duration)
-    if not changed:
+    if report.lanes:
+        shown = named(server_series(report.server_samples, duration, unchanged=True), report.lanes)
+    else:
+        shown = pick(changed, limit)
+    if not shown:
         return None
-    shown = pick(changed, limit)
     names = {n for s in report.server_samples for n in s.values}
     x = linear_scale(0.0, duration, LEFT, RIGHT)
     lanes = [_lane(s, LANE_TOP + i * (LANE_LABEL_H + LANE_PLOT_H), x) for i, s in enumerate(shown)]
@@ -223,8 +244,9 @@ def build_lanes(report: RunReport, limit: int = MAX_LANES) -> LanesChart | None:
         markers=timing_markers(report, x, duration),
         phase_labels=[Tick(x(ph.start_s) + 4, ph.name) for ph in report.phases],
         xticks=[Tick(x(t), time_label(t, duration)) for t in nice_ticks(duration)],
-        hidden=len(changed) - len(shown),
-        unchanged=len(names) - len(changed),
+        hidden=len({s.name for s in changed} - {s.name for s in shown}),
+        unchanged=len(names - {s.name for s in changed} - {s.name for s in shown}),
+        named=bool(report.lanes),
         height=bottom + AXIS_H,
         bottom=bottom,
     )

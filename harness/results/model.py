@@ -286,5 +286,6 @@ class RunReport(_Model):
     series: TimeSeries
     events: list[TimelineEvent]
     server_samples: list[ServerSample] = Field(default_factory=list)
+    lanes: list[str] = Field(default_factory=list)  # the drill's target.lanes
     generator: GeneratorSummary | None = None  # the load generator's own health; None: not recorded
     sustainable_peak: float | None = None  # capacity search: highest load level whose checks held

@@ -322,3 +322,22 @@ def test_two_write_rules_for_one_endpoint_are_refused_with_the_second_ones_line(
     path = _drill(tmp_path, BASE + "writes:\n" + rule + rule.replace("id_field: id", "id_field: ref"))
     [problem] = _problems(path)
     assert problem.startswith(f"{path}:13: writes[1] > endpoint: 'tickets:create' already has")
+
+
+def test_lanes_need_metrics_path_and_stay_within_their_limit(tmp_path: Path) -> None:
+    """target.lanes without metrics_path, or past MAX_NAMED_LANES, is refused with its line."""
+    no_metrics = BASE.replace(
+        "target: {url: http://127.0.0.1:8080}",
+        "target: {url: http://127.0.0.1:8080, lanes: [helpdesk_breaker_state]}",
+    )
+    (problem,) = _problems(_drill(tmp_path, no_metrics))
+    assert problem.startswith(f"{tmp_path / 'd.yaml'}:2: target: lanes draws series")
+    assert "set metrics_path too" in problem
+    many = ", ".join(f"s{i}" for i in range(51))
+    too_many = BASE.replace(
+        "target: {url: http://127.0.0.1:8080}",
+        f"target: {{url: http://127.0.0.1:8080, metrics_path: /metrics, lanes: [{many}]}}",
+    )
+    (problem,) = _problems(_drill(tmp_path, too_many, "many.yaml"))
+    assert "lanes: must have at most 50 items (the limit MAX_NAMED_LANES" in problem
+    assert problem.endswith("got 51")

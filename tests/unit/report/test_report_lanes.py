@@ -78,3 +78,31 @@ def test_no_lanes_without_samples(report: RunReport) -> None:
     assert 'data-lanes="server"' not in html.render(
         report.model_copy(update={"server_samples": []})
     )
+
+
+def test_a_drill_names_its_lanes_in_its_order_also_unchanged_ones(report: RunReport) -> None:
+    """target.lanes: a bare name stands for each label set, a labelled name for itself,
+    drawn in the drill's order even when flat; what changed but was not named is counted."""
+    samples = _samples(
+        **{
+            'breaker_state{dep="a"}': [0, 0, 0, 0],
+            'breaker_state{dep="b"}': [0, 2, 2, 0],
+            "queue_depth": [0, 3, 1, 0],
+            "req_total": [0, 5, 9, 12],
+        }
+    )
+    report = report.model_copy(
+        update={"server_samples": samples, "lanes": ["req_total", "breaker_state"]}
+    )
+    chart = build_lanes(report)
+    assert chart is not None and chart.named
+    assert [lane.name for lane in chart.lanes] == [
+        "req_total",
+        'breaker_state{dep="a"}',  # never changed, drawn because it was named
+        'breaker_state{dep="b"}',
+    ]
+    assert chart.hidden == 1 and chart.unchanged == 0  # queue_depth changed, not named
+    page = html.render(report)
+    assert "the drill names its lanes: target.lanes" in page
+    only_b = report.model_copy(update={"lanes": ['breaker_state{dep="b"}']})
+    assert [lane.name for lane in build_lanes(only_b).lanes] == ['breaker_state{dep="b"}']
