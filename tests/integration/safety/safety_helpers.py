@@ -291,6 +291,11 @@ def journal(run_dir: Path) -> list[dict[str, Any]]:
     return entries
 
 
+EXIT_WAIT_S = 90.0
+"""How long a test waits for a drill to exit on its own (a signal, an error, its end): a
+safety net, not a measurement; a saturated 2-core CI machine may take tens of seconds."""
+
+
 def wait_for(predicate: Any, timeout_s: float, child: Child | None = None, what: str = "") -> None:
     """Poll ``predicate`` until true; fail with ``what`` (and the child's stderr) on timeout."""
     deadline = time.monotonic() + timeout_s

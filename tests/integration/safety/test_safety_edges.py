@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 from safety_helpers import (
     DEPS_BROKEN,
+    EXIT_WAIT_S,
     IGNORE_SIGINT,
     Child,
     DrillEnv,
@@ -83,10 +84,10 @@ def test_sigint_ignored_at_start_is_handled_from_the_cli_entry(
     )
     try:
         started = time.monotonic()
-        wait_for(lambda: _catches_sigint(child.proc.pid), 20, child, "a SIGINT handler")
+        wait_for(lambda: _catches_sigint(child.proc.pid), 60, child, "a SIGINT handler")
         print(f"SIGINT handled {time.monotonic() - started:.3f} s after the start")
         child.signal(signal.SIGINT)
-        assert child.wait(30) == 4, child.stderr
+        assert child.wait(EXIT_WAIT_S) == 4, child.stderr
     finally:
         child.stop()
     assert "stopped by SIGINT before" in child.stderr and "no fault was applied" in child.stderr
@@ -107,7 +108,7 @@ def test_sigint_ignored_at_start_stops_a_drill_with_its_faults_on(
     try:
         wait_for_faults(run_dir, 2, child)
         child.signal(signal.SIGINT)
-        assert child.wait(20) == 4, child.stderr
+        assert child.wait(EXIT_WAIT_S) == 4, child.stderr
     finally:
         child.stop()
     assert is_clean(env.adapter)
@@ -149,7 +150,7 @@ def test_sigterm_while_the_verdict_prints_keeps_the_verdicts_exit_code(
             child.signal(signal.SIGTERM)
             time.sleep(0.2)
             drainer.start()
-            code = child.wait(20)
+            code = child.wait(EXIT_WAIT_S)
         finally:
             child.stop()
     finally:
@@ -206,7 +207,9 @@ def test_results_disk_refusing_writes_is_inconclusive_faults_off_data_kept(
     [applied, *_] = events(run_dir, "fault_applied")
     [error] = events(run_dir, "infrastructure_error")
     assert "the results disk refused" in error["message"]
-    assert error["t_s"] - applied["t_s"] < 8  # stopped soon, not at the planned end (20.5 s)
+    # stopped soon after the refusal, not at the planned end (the fault is on for 20 s);
+    # on a saturated machine the rows that fill the limit took 8.2 s to come
+    assert error["t_s"] - applied["t_s"] < 15
     assert len(events(run_dir, "fault_reverted")) == 2
     assert metrics.stat().st_size >= kept  # what was written is kept
     assert not (run_dir / "report.json").exists()  # no report on a disk that refuses writes

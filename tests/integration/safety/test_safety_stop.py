@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from safety_helpers import (
     DEPS_BROKEN,
+    EXIT_WAIT_S,
     EXPLODING_SCENARIO,
     FRONT_DOWN,
     SIGNALS,
@@ -82,7 +83,7 @@ def test_signal_mid_fault_reverts_everything_and_exits_4(
         wait_for_faults(run_dir, 2, child)
         assert not is_clean(env.adapter)
         child.signal(SIGNALS[name])
-        assert child.wait(15) == 4, child.stderr
+        assert child.wait(EXIT_WAIT_S) == 4, child.stderr
     finally:
         child.stop()
     assert is_clean(env.adapter)
@@ -109,7 +110,7 @@ def test_exception_inside_the_run_removes_faults_and_is_inconclusive(
     )
     child = start_harness(run_args(drill, env, tmp_path, "boom"), tmp_path)
     try:
-        assert child.wait(30) == 3, child.stderr
+        assert child.wait(EXIT_WAIT_S) == 3, child.stderr
     finally:
         child.stop()
     run_dir = tmp_path / "boom"
@@ -138,7 +139,7 @@ def test_toxiproxy_dying_mid_drill_is_inconclusive(env: DrillEnv, tmp_path: Path
     try:
         wait_for_faults(run_dir, 2, child)
         os.killpg(env.toxiproxy.pid, signal.SIGKILL)
-        assert child.wait(30) == 3, child.stderr
+        assert child.wait(EXIT_WAIT_S) == 3, child.stderr
     finally:
         child.stop()
     report = report_json(run_dir)
@@ -176,7 +177,7 @@ def test_target_dying_before_the_end_is_inconclusive_not_fail(
             "phase late",
         )
         env.target.stop()
-        assert child.wait(30) == 3, child.stderr
+        assert child.wait(EXIT_WAIT_S) == 3, child.stderr
     finally:
         child.stop()
     report = report_json(run_dir)
