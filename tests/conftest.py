@@ -1,7 +1,7 @@
 """Suite-wide fixtures: fault ledgers in a temporary folder per run, and headless Chromium.
 
 Also the grouping and order of the test modules for pytest-xdist (scripts/test runs the
-suite in six worker processes): see XDIST_GROUPS.
+suite in four worker processes): see XDIST_GROUPS.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ def xdist_group(nodeid: str) -> str:
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Keep each group together and put the groups with the most ``slow`` tests first.
 
-    Stable otherwise. Under pytest-xdist (scripts/test: ``-n 6 --dist loadscope
+    Stable otherwise. Under pytest-xdist (scripts/test: ``-n 4 --dist loadscope
     --no-loadscope-reorder``) a worker takes one group at a time in this order, so the
     longest groups start at once and the short ones fill the gaps.
     """

@@ -32,7 +32,7 @@ from harness.demo import reference_environment
 from harness.pytest_plugin import DrillOutcome, run_drill_in_child
 from helpdesk.config import Mechanism
 
-SYSTEMS_AT_ONCE = 4
+SYSTEMS_AT_ONCE = 3  # four at once starved each other's recovery checks on 2 cores
 HEALTHY_SYSTEMS = 3
 DRILL_TIMEOUT_S = 120  # one drill in its child; the longest shipped drill takes ~20 s
 

@@ -193,7 +193,9 @@ def test_a_busy_loop_shows_its_cpu() -> None:
     share = spent["share"] * 100
     by_bucket = {r.bucket: r for r in rows}
     busy = [by_bucket[b].cpu_percent for b in (2, 3) if b in by_bucket]
-    assert busy and all(abs(cpu - share) < 20 for cpu in busy), (share, rows)
+    # the spinner's share is over the whole burn: compare the buckets' mean (one bucket
+    # alone swung 46 -> 88 % around a 59 % share on a saturated machine)
+    assert busy and abs(sum(busy) / len(busy) - share) < 20, (share, rows)
     assert by_bucket[0].cpu_percent < min(busy) / 2, rows  # before it: idle
     # it yields every 50 ms: the loop is late by about one slice, not by the whole burn
     assert 20 <= max(r.lag_max_ms for r in rows) < 150, rows
