@@ -35,8 +35,11 @@ def lower_priority(pid: int) -> None:
 
 def yield_to_me() -> int:
     """Lower every other pytest-xdist worker of this run, and everything it started, to
-    YIELD_NICE (or leave it lower); their later children inherit it. Returns how many processes were
-    lowered (0 outside pytest-xdist: nothing else of the run competes)."""
+    YIELD_NICE (or leave it lower); their later children inherit it. Returns how many
+    processes were lowered (0 outside pytest-xdist: nothing else of the run competes).
+
+    For the rest of the run: a process may raise its nice value but not lower it back,
+    and once the drills are done the order between the workers no longer matters."""
     if not os.environ.get("PYTEST_XDIST_WORKER"):
         return 0
     me = psutil.Process()
