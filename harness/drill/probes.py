@@ -76,7 +76,12 @@ class ProbeWatch:
         self.sink = sink
         self.sleep = sleep
         self.client = (
-            httpx.Client(timeout=spec.timeout_s, transport=transport, follow_redirects=False)
+            httpx.Client(
+                timeout=spec.timeout_s,
+                transport=transport,
+                follow_redirects=False,
+                trust_env=False,  # like every peer's client: no proxy from the environment
+            )
             if spec.command is None
             else None
         )
