@@ -138,7 +138,6 @@ def run_load(args: argparse.Namespace) -> dict:
     import resource
 
     import gevent
-    from locust import FastHttpUser, constant, task
     from locust.env import Environment
 
     from harness.clock import DrillClock
@@ -156,20 +155,7 @@ def run_load(args: argparse.Namespace) -> dict:
     config = args.load
     counted = [0, 0]  # harness configs: requests and errors handed to the pipeline
 
-    class Customer(FastHttpUser):
-        wait_time = constant(0)
-
-        def on_start(self) -> None:
-            if os.environ.get(NO_COOKIES_ENV):  # FastHttpUser's cookie jar off (docs/load.md)
-                self.client.client.cookiejar = None
-
-        @task
-        def order(self) -> None:
-            self.client.get("/api/orders/O-1042", name="orders:get")
-
-        @task
-        def article(self) -> None:
-            self.client.get("/api/kb/articles/17", name="kb:article")
+    Customer = scenario_users()  # the same users the drill configuration's locustfile has
 
     def markers() -> list[Marker]:
         if config == "harness-json":
@@ -396,10 +382,22 @@ class Customer(FastHttpUser):
 '''
 
 
+def scenario_text() -> str:
+    """The benchmark's locustfile, with the cookie-jar switch's variable filled in."""
+    return SCENARIO.replace("{NO_COOKIES_ENV}", NO_COOKIES_ENV)
+
+
+def scenario_users() -> type:
+    """The ``Customer`` class of :data:`SCENARIO`, for the in-process configurations."""
+    namespace: dict = {"__name__": "harness_overhead_scenario"}
+    exec(compile(scenario_text(), "<harness_overhead_bench SCENARIO>", "exec"), namespace)
+    return namespace["Customer"]
+
+
 def write_drill(folder: Path, args: argparse.Namespace) -> Path:
     """A closed-model drill of ``--users`` users on the responder: warm-up, then measure."""
     folder.mkdir(parents=True)
-    scenario = SCENARIO.replace("{NO_COOKIES_ENV}", NO_COOKIES_ENV)
+    scenario = scenario_text()
     (folder / "bench_scenario.py").write_text(scenario, encoding="utf-8")
     drill = {
         "name": "harness-overhead",

@@ -48,25 +48,17 @@ HERE = Path(__file__).resolve().parent
 ACCURACY = HERE / "load_accuracy_bench.py"
 
 
-def _accuracy_module():
-    """load_accuracy_bench.py as a module: its servers, drill child and process helpers."""
-    spec = importlib.util.spec_from_file_location("load_accuracy_bench", ACCURACY)
+def _bench_module(path: Path):
+    """Another benchmark script as a module (its top level imports the standard library only)."""
+    spec = importlib.util.spec_from_file_location(path.stem, path)
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # its dataclasses look their module up there
     spec.loader.exec_module(module)
     return module
 
 
-acc = _accuracy_module()
-
-
-def proc_cpu_s(pid: int) -> float | None:
-    """User + system CPU seconds of ``pid`` (Linux /proc), None if it is gone."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+acc = _bench_module(ACCURACY)  # its servers, drill child and process helpers
+proc_cpu_s = _bench_module(HERE / "harness_overhead_bench.py").proc_cpu_s
 
 
 def proc_rss_mib(pid: int) -> float | None:
