@@ -146,6 +146,7 @@ def run_load(args: argparse.Namespace) -> dict:
     from harness.drill.model import LoadSpec, WriteRule
     from harness.drill.runner import TICK_S
     from harness.load.engine import LoadEngine, RequestClassifier
+    from harness.load.health import freeze_heap
     from harness.load.outcome import Marker, OutcomeRules
     from harness.metrics.recorder import Recorder
     from harness.results.files import METRICS, RAW, RunFiles
@@ -185,11 +186,11 @@ def run_load(args: argparse.Namespace) -> dict:
         live = LiveWindow()
         pipeline = RequestPipeline(recorder, live)  # what a drill's engine hands samples to
 
-        def on_sample(sample: object) -> None:
-            # the harness detaches Locust's request stats: count here (~0.1 us, charged to it)
-            counted[0] += 1
-            counted[1] += sample.outcome is Outcome.ERROR
-            pipeline(sample)
+        def on_samples(samples: list) -> None:
+            # the harness detaches Locust's request stats: count here (charged to it)
+            counted[0] += len(samples)
+            counted[1] += sum(sample.outcome is Outcome.ERROR for sample in samples)
+            pipeline(samples)
 
         spec = LoadSpec.model_validate(
             {
@@ -203,7 +204,7 @@ def run_load(args: argparse.Namespace) -> dict:
             [Customer],
             target_url=args.host,
             classifier=classifier,
-            on_sample=on_sample,
+            on_samples=on_samples,
             on_write=lambda write: None,
             bucket_s=BUCKET_S,
         )
@@ -211,7 +212,7 @@ def run_load(args: argparse.Namespace) -> dict:
 
     tmp = tempfile.TemporaryDirectory(prefix="harness-overhead-")
     engine = recorder = live = files = None
-    spent = {"listener": 0.0, "flush": 0.0, "live_view": 0.0}  # --attribute: seconds inside
+    spent = dict.fromkeys(("listener", "collect", "flush", "live_view"), 0.0)  # seconds inside
     if config in ("harness", "harness-json"):
         engine, clock, recorder, live, files = pipeline(Path(tmp.name) / "run")
         env = engine.env
@@ -225,6 +226,7 @@ def run_load(args: argparse.Namespace) -> dict:
 
             env.events.request.remove_listener(listener)
             env.events.request.add_listener(timed_listener)
+        freeze_heap()  # as the runner, before t = 0
         clock.start()  # as the runner: just before engine.start()
         engine.start()
         engine.set_level(args.users)
@@ -243,6 +245,11 @@ def run_load(args: argparse.Namespace) -> dict:
         while True:
             now = time.monotonic() - t0_mono
             start = time.perf_counter()
+            if engine is not None:  # classify the requests that ended since the last tick
+                engine.collect()
+            collected = time.perf_counter()
+            spent["collect"] += collected - start
+            start = collected
             if recorder is not None and now - last_flush_s >= BUCKET_S:
                 recorder.flush(now - LATE_GRACE_S)
                 last_flush_s = now
@@ -339,6 +346,9 @@ def run_load(args: argparse.Namespace) -> dict:
             on_request(**event)
         listener_s = time.process_time() - start
         start = time.process_time()
+        micro_engine.collect()  # classify them, as the tick does
+        collect_s = time.process_time() - start
+        start = time.process_time()
         micro_recorder.flush_all()
         flush_s = time.process_time() - start
         micro_files.close()
@@ -352,6 +362,7 @@ def run_load(args: argparse.Namespace) -> dict:
         result["micro_tick_ms"] = (time.process_time() - start) / 20 * 1e3
         result["ticks_per_s"] = 1 / TICK_S
         result["micro_listener_us"] = listener_s / args.micro_calls * 1e6
+        result["micro_collect_us"] = collect_s / args.micro_calls * 1e6
         result["micro_noop_us"] = noop_s / args.micro_calls * 1e6
         result["micro_flush_ms"] = flush_s * 1e3
     tmp.cleanup()
@@ -712,17 +723,20 @@ def report(results: dict[str, list[dict]], args: argparse.Namespace, load_before
     micro = {c: runs for c, runs in results.items() if "micro_listener_us" in runs[0]}
     if micro:
         print(
-            f"\nlistener alone (LoadEngine._on_request on a real event, {args.micro_calls} calls):"
+            f"\nlistener alone (LoadEngine._on_request on a real event, {args.micro_calls} calls, "
+            "then one collect of them all):"
         )
         for config, runs in micro.items():
             listener = median([r["micro_listener_us"] for r in runs])
+            collect = median([r["micro_collect_us"] for r in runs])
             noop = median([r["micro_noop_us"] for r in runs])
             flush = median([r["micro_flush_ms"] for r in runs])
             tick = median([r["micro_tick_ms"] for r in runs])
             rps = median([r["rps"] for r in runs])
             per_s = tick * runs[0]["ticks_per_s"]
             print(
-                f"  {config:<14}{listener:6.1f} us/call (a no-op listener call: {noop:.2f} us); "
+                f"  {config:<14}{listener:6.2f} us/call (a no-op listener call: {noop:.2f} us), "
+                f"collect {collect:.2f} us/event; "
                 f"flushing those {args.micro_calls} samples as 1 row: {flush:.1f} ms"
             )
             print(
@@ -743,7 +757,7 @@ def report(results: dict[str, list[dict]], args: argparse.Namespace, load_before
         for config in micro:
             parts = {
                 part: median([r["in_situ_us_per_req"][part] for r in results[config]])
-                for part in ("listener", "flush", "live_view")
+                for part in ("listener", "collect", "flush", "live_view")
             }
             total = sum(parts.values())
             cells = ", ".join(f"{part} {value:.1f}" for part, value in parts.items())
@@ -769,7 +783,7 @@ def main() -> None:
     parser.add_argument(
         "--attribute",
         action="store_true",
-        help="also time the listener, the flush and the live view where they run",
+        help="also time the listener, the collect, the flush and the live view where they run",
     )
     parser.add_argument(
         "--max-s",

@@ -44,13 +44,13 @@ class RequestPipeline:
         self.live = live
         self._record, self._add_live = recorder.record_sample, live.add  # bound once
 
-    def __call__(self, sample: RequestSample) -> None:
+    def __call__(self, samples: list[RequestSample]) -> None:
         # runs for every request of the drill process: no attribute walks, no property
-        self._record(sample)
-        latency_us = sample.latency_us
-        self._add_live(
-            sample.t_s, sample.outcome, None if latency_us is None else latency_us / 1000
-        )
+        record, add_live = self._record, self._add_live
+        for sample in samples:
+            record(sample)
+            latency_us = sample.latency_us
+            add_live(sample.t_s, sample.outcome, None if latency_us is None else latency_us / 1000)
 
 
 class WriteLog:
@@ -154,7 +154,7 @@ def assemble(
             user_classes,
             target_url=drill.target.url,
             classifier=RequestClassifier(drill.outcomes, drill.writes, clock),
-            on_sample=RequestPipeline(recorder, live),
+            on_samples=RequestPipeline(recorder, live),
             on_write=writes,
             on_rows=rows_sink,  # load.workers > 0: the workers' rows and live data
             on_live=live.add,

@@ -261,6 +261,7 @@ class DrillRunner:
                 level_bucket = bucket
                 users = parts.engine.user_count
                 parts.files.load_level(LoadLevelRow(bucket=bucket, level=level, users=users))
+            parts.engine.collect()  # requests ended since the last tick: before flush and abort
             if now - last_flush_s >= drill.bucket_s:
                 parts.recorder.flush(now - LATE_GRACE_S)
                 last_flush_s = now

@@ -1,4 +1,8 @@
-"""Classifying one Locust request event: outcome, latencies, start time, acknowledged write.
+"""Classifying Locust request events: outcome, latencies, start time, acknowledged write.
+
+A load process keeps its events raw (:mod:`harness.load.events`) and classifies them
+in batches (:meth:`RequestClassifier.classify_all`); :meth:`RequestClassifier.classify`
+is the same for one event.
 
 An error sample also carries its *error kind* (``http 500``, ``ReadTimeout``,
 ``failure: <message>``, ...: :mod:`harness.load.error_kind`); only errors pay for it.
@@ -21,6 +25,7 @@ never the first request's duration counted again into the second.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,8 +39,15 @@ from harness.results.raw import CUT_OFF_KIND, AckedWrite
 
 ARRIVAL_LATENESS_KEY = "harness_arrival_lateness_s"
 
+# A request event as a load process keeps it until it classifies it (a plain tuple:
+# a named one costs a call per request): name, response time (ms), outcome, status
+# (0: no response), arrival lateness (s, open model; else None), start (unix s), the
+# response (kept only for errors, shed requests and write endpoints; else None), the
+# exception (None: none).
+KeptEvent = tuple[str, float, Outcome, int, Any, float, Any, "BaseException | None"]
 
-@dataclass
+
+@dataclass(slots=True)
 class RequestSample:
     """One classified request, as handed to the recorder and the live view."""
 
@@ -53,19 +65,85 @@ class RequestSample:
 
 
 class RequestClassifier:
-    """Turns Locust request events into samples and acknowledged writes (no Locust state)."""
+    """Turns Locust request events into samples and acknowledged writes (no Locust state).
+
+    In two steps, so that a request's own greenlet does as little as possible: the
+    listener (:meth:`listener`) reads the outcome and reduces the event to a
+    :data:`KeptEvent`; :meth:`classify_all` makes the samples and writes of many
+    kept events at once. Only the events that need more than the outcome (errors,
+    shed requests, acknowledged writes) keep their response until then; the rest
+    keep plain values, so the garbage collector has nothing of them to walk.
+    """
 
     def __init__(self, rules: OutcomeRules, writes: list[WriteRule], clock: DrillClock) -> None:
         self.rules = rules
+        self.reader = rules.reader()
         self.writes = {rule.endpoint: rule for rule in writes}
         self._write_readers = {r.endpoint: WriteReader(r, rules.shed_status) for r in writes}
         self.clock = clock
         self._needs_body = any(m.json_field for m in rules.markers)
+        self._one: list[KeptEvent] = []
+        self._keep_one = self.listener(self._one.append)
 
     @property
     def t0_unix_s(self) -> float:
         """The drill's t = 0 on the wall clock (request times are counted from it)."""
         return self.clock.t0_unix_s
+
+    def listener(self, keep: Callable[[KeptEvent], None]) -> Callable[..., None]:
+        """A Locust ``request`` listener: reads each event's outcome, passes the rest to ``keep``.
+
+        Runs in the greenlet of every request of a load process: one function, the
+        names it needs bound here.
+        """
+        outcome_of = self.reader.classify
+        shed_status = set(self.rules.shed_status)
+        slow_names = frozenset(self._write_readers)  # their responses are read for writes
+        needs_body = self._needs_body
+        error, shed, lateness_key, now = (
+            Outcome.ERROR,
+            Outcome.SHED,
+            ARRIVAL_LATENESS_KEY,
+            time.time,
+        )
+
+        def on_request(
+            request_type: str,
+            name: str,
+            response_time: float,
+            response_length: int,
+            response: Any = None,
+            context: dict[str, Any] | None = None,
+            exception: BaseException | None = None,
+            start_time: float | None = None,
+            **_: Any,
+        ) -> None:
+            if response is not None:
+                status = int(getattr(response, "status_code", 0) or 0)
+                if status and exception is not None and status not in shed_status:
+                    outcome = error  # e.g. catch_response + response.failure() on a 2xx
+                else:
+                    outcome = outcome_of(
+                        status,
+                        getattr(response, "headers", None),
+                        _content(response) if needs_body else None,
+                    )
+            else:
+                status, outcome = 0, error
+            keep(
+                (
+                    name,
+                    response_time,
+                    outcome,
+                    status,
+                    context.get(lateness_key) if context else None,
+                    start_time if start_time is not None else now() - response_time / 1000,
+                    response if outcome is error or outcome is shed or name in slow_names else None,
+                    exception,
+                )
+            )
+
+        return on_request
 
     def classify(
         self,
@@ -78,41 +156,70 @@ class RequestClassifier:
         start_time: float | None,
     ) -> tuple[RequestSample, AckedWrite | None]:
         """The sample of one request event and, if it acknowledged a write, that write."""
-        # every request of a drill passes here: one pass, no helper calls on the ok path
-        if response is not None:
-            status = int(getattr(response, "status_code", 0) or 0)
-            headers = getattr(response, "headers", None)
-        else:
-            status, headers = 0, None
-        reader = self._write_readers.get(name) if self._write_readers else None
-        body = _content(response) if (self._needs_body or reader is not None) else None
-        if status and exception is not None and status not in self.rules.shed_status:
-            outcome = Outcome.ERROR  # e.g. catch_response + response.failure() on a 2xx
-        else:
-            outcome = self.rules.classify(status, headers, body)
-        latency_us = int(round(response_time * 1000))
-        if latency_us < 0:
-            latency_us = 0
-        started = start_time if start_time is not None else time.time() - response_time / 1000
-        lateness = context.get(ARRIVAL_LATENESS_KEY) if context else None
-        if lateness is not None:
-            lateness = max(float(lateness), 0.0)
-            intended_latency_us: int | None = latency_us + int(round(lateness * 1_000_000))
-            t_s = started - lateness - self.clock.t0_unix_s
-        else:
-            intended_latency_us = None
-            t_s = started - self.clock.t0_unix_s
-        retry_after_missing = outcome is Outcome.SHED and not _has_header(headers, "Retry-After")
-        sample = RequestSample(
-            t_s, name, outcome, latency_us, intended_latency_us, retry_after_missing
+        self._keep_one(
+            "",
+            name,
+            response_time,
+            0,
+            response=response,
+            context=context,
+            exception=exception,
+            start_time=start_time,
         )
-        if outcome is Outcome.ERROR:
-            sample.error_kind = self._error_kind(status, exception, headers, body)
-        if reader is None:
-            return sample, None
-        return sample, reader.read(
-            t_s=t_s, response=response, exception=exception, outcome=outcome, body=body
-        )
+        kept = self._one[:]
+        self._one.clear()
+        samples, writes = self.classify_all(kept)
+        return samples[0], writes[0] if writes else None
+
+    def classify_all(self, events: list[KeptEvent]) -> tuple[list[RequestSample], list[AckedWrite]]:
+        """One sample per kept event, in order, and the writes they acknowledged."""
+        # every request of a drill passes here: one loop, names bound once
+        samples: list[RequestSample] = []
+        writes: list[AckedWrite] = []
+        add = samples.append
+        readers = self._write_readers
+        needs_body = self._needs_body
+        t0_unix_s = self.clock.t0_unix_s
+        error, shed = Outcome.ERROR, Outcome.SHED
+        for name, response_time, outcome, status, lateness, started, response, exc in events:
+            latency_us = round(response_time * 1000)
+            if latency_us < 0:
+                latency_us = 0
+            if lateness is not None:
+                lateness = max(float(lateness), 0.0)
+                intended_latency_us: int | None = latency_us + round(lateness * 1_000_000)
+                t_s = started - lateness - t0_unix_s
+            else:
+                intended_latency_us = None
+                t_s = started - t0_unix_s
+            if response is None and exc is None:  # the usual request: its outcome says it all
+                add(RequestSample(t_s, name, outcome, latency_us, intended_latency_us, False))
+                continue
+            headers = getattr(response, "headers", None) if response is not None else None
+            reader = readers.get(name) if readers else None
+            body = (
+                _content(response)
+                if response is not None and (needs_body or reader is not None)
+                else None
+            )
+            sample = RequestSample(
+                t_s,
+                name,
+                outcome,
+                latency_us,
+                intended_latency_us,
+                outcome is shed and not _has_header(headers, "Retry-After"),
+            )
+            if outcome is error:
+                sample.error_kind = self._error_kind(status, exc, headers, body)
+            add(sample)
+            if reader is not None:
+                write = reader.read(
+                    t_s=t_s, response=response, exception=exc, outcome=outcome, body=body
+                )
+                if write is not None:
+                    writes.append(write)
+        return samples, writes
 
     def _error_kind(
         self, status: int, exception: BaseException | None, headers: Any, body: bytes | None

@@ -9,11 +9,13 @@ running a drill's load; :func:`make_driver` picks it from the drill's ``load``:
 | :class:`LocalOpenDriver` | ``workers: 0``, ``model: open`` | arrivals a second | this process |
 | :class:`DistributedDriver` | ``workers > 0``, either model | users, or arrivals a second split over the workers | the workers |
 
-Every driver does the same five things (:class:`LoadDriver`): :meth:`~LoadDriver.start`
-at drill t = 0, :meth:`~LoadDriver.set_level` every tick, :meth:`~LoadDriver.stop`
-(graceful: no new request, those in flight drained or recorded as cut off),
-:attr:`~LoadDriver.user_count` and :attr:`~LoadDriver.arrival_totals` (open model:
-arrivals issued and dropped, for the journal). The data goes to one :class:`LoadSinks`.
+Every driver does the same six things (:class:`LoadDriver`): :meth:`~LoadDriver.start`
+at drill t = 0, :meth:`~LoadDriver.set_level` and :meth:`~LoadDriver.collect` every
+tick, :meth:`~LoadDriver.stop` (graceful: no new request, those in flight drained or
+recorded as cut off), :attr:`~LoadDriver.user_count` and
+:attr:`~LoadDriver.arrival_totals` (open model: arrivals issued and dropped, for the
+journal). The data goes to one :class:`LoadSinks`. The local drivers keep Locust's
+request events raw (:mod:`harness.load.events`) and classify them when collected.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from locust.runners import Runner
 from harness.errors import InputError
 from harness.load.classify import RequestClassifier, RequestSample
 from harness.load.dropped import DroppedArrivals
+from harness.load.events import RequestEvents
 from harness.load.health import HealthSink
 from harness.load.inflight import InFlight
 from harness.load.spec import LoadModel, LoadSpec
@@ -57,7 +60,7 @@ __all__ = [
     "make_driver",
 ]
 
-SampleSink = Callable[[RequestSample], None]
+SamplesSink = Callable[[list[RequestSample]], None]
 WriteSink = Callable[[AckedWrite], None]
 RowsSink = Callable[[list[MetricRow]], None]
 LiveSink = Callable[[float, Outcome, float | None], None]
@@ -68,14 +71,14 @@ LostSink = Callable[[str], None]
 class LoadSinks:
     """Where a driver's data goes.
 
-    ``on_sample``: every request classified in this process; ``on_write``: every
+    ``on_samples``: the requests classified in this process, a batch at a time; ``on_write``: every
     acknowledged write; ``on_rows``: closed metric rows made elsewhere (workers'
     buckets, dropped arrivals); ``on_live``: one live sample per worker request;
     ``on_health``: the workers' own lag and CPU rows; ``on_lost``: a sentence when a
     worker is lost mid-drill (the run cannot be judged).
     """
 
-    on_sample: SampleSink
+    on_samples: SamplesSink
     on_write: WriteSink
     on_rows: RowsSink | None = None
     on_live: LiveSink | None = None
@@ -100,6 +103,10 @@ class LoadDriver(ABC):
     def stop(self) -> None:
         """End the load gracefully; called once, also when :meth:`start` was not."""
 
+    @abstractmethod
+    def collect(self) -> None:
+        """Hand the requests that ended since the last call to the sinks (every tick)."""
+
     @property
     @abstractmethod
     def runner(self) -> Runner | None:
@@ -117,7 +124,11 @@ class LoadDriver(ABC):
 
 
 class _LocalDriver(LoadDriver):
-    """Users in greenlets of this process; every request classified here (``on_sample``)."""
+    """Users in greenlets of this process; every request classified here (``on_samples``).
+
+    The request listener only keeps the event (:class:`RequestEvents`); :meth:`collect`
+    classifies what was kept, and :meth:`stop` collects once more after the drain.
+    """
 
     def __init__(
         self,
@@ -132,6 +143,8 @@ class _LocalDriver(LoadDriver):
         self.classifier = classifier
         self.sinks = sinks
         self.in_flight = InFlight()
+        self.events = RequestEvents(classifier)
+        self.on_request = self.events.on_request  # Locust's request listener
         self._runner: Runner | None = None
         classes = [self._wrap(track_requests(c, self.in_flight)) for c in user_classes]
         self.env = Environment(user_classes=classes, host=target_url, catch_exceptions=True)
@@ -145,34 +158,19 @@ class _LocalDriver(LoadDriver):
     def runner(self) -> Runner | None:
         return self._runner
 
-    def on_request(
-        self,
-        request_type: str,
-        name: str,
-        response_time: float,
-        response_length: int,
-        response: Any = None,
-        context: dict[str, Any] | None = None,
-        exception: BaseException | None = None,
-        start_time: float | None = None,
-        **_: Any,
-    ) -> None:
-        """Locust's request event: one classified sample (and a write, if acknowledged)."""
-        sample, write = self.classifier.classify(
-            name=name,
-            response_time=response_time,
-            response=response,
-            context=context,
-            exception=exception,
-            start_time=start_time,
-        )
-        self.sinks.on_sample(sample)
-        if write is not None:
+    def collect(self) -> None:
+        """Classify the request events kept since the last call; samples and writes to the sinks."""
+        events = self.events.take()
+        if not events:
+            return
+        samples, writes = self.classifier.classify_all(events)
+        self.sinks.on_samples(samples)
+        for write in writes:
             self.sinks.on_write(write)
 
     def on_user_error(self, user_instance: Any, exception: BaseException, **_: Any) -> None:
         """Locust's user_error event: an error sample of the task whose own code raised."""
-        self.sinks.on_sample(task_error(self.classifier, user_instance, exception))
+        self.sinks.on_samples([task_error(self.classifier, user_instance, exception)])
 
     def start(self) -> None:
         self._runner = self.env.create_local_runner()
@@ -186,7 +184,8 @@ class _LocalDriver(LoadDriver):
             wait_for_in_flight(self.in_flight, self.spec.drain_s)
         finally:
             runner.quit()
-            record_cut_offs(self.in_flight, self.classifier, self.sinks.on_sample)
+            self.collect()  # the requests that ended during the drain
+            record_cut_offs(self.in_flight, self.classifier, self.sinks.on_samples)
 
 
 class LocalClosedDriver(_LocalDriver):
@@ -304,6 +303,9 @@ class DistributedDriver(LoadDriver):
 
     def set_level(self, level: float) -> None:
         self.master.set_level(level)
+
+    def collect(self) -> None:
+        """Nothing to do here: the workers collect, and their data comes with their reports."""
 
     def stop(self) -> None:
         self._running = False

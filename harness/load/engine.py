@@ -11,7 +11,10 @@ bucket, from :meth:`~LoadEngine.start` to the end of :meth:`~LoadEngine.stop`).
 
 Locally every Locust request event becomes one :class:`RequestSample` for the drill
 runner's recorder and live view (acknowledged writes recognised; an exception in a
-task's own code is an error sample of that task). With workers, the workers do
+task's own code is an error sample of that task). The listener only keeps the raw
+event; the runner calls :meth:`LoadEngine.collect` every tick to classify what has
+ended since (:mod:`harness.load.events`), and :meth:`LoadEngine.stop` collects the
+rest. With workers, the workers do
 that and the master hands their rows, writes and live samples to ``on_rows``,
 ``on_write`` and ``on_live``; a worker lost mid-drill is told to ``on_lost``.
 
@@ -46,7 +49,7 @@ from harness.load.drivers import (
     LoadSinks,
     LostSink,
     RowsSink,
-    SampleSink,
+    SamplesSink,
     WriteSink,
     make_driver,
 )
@@ -69,7 +72,7 @@ __all__ = [
 class LoadEngine:
     """Runs a scenario's users against a target, at a level set from outside.
 
-    ``on_sample`` gets every request of a local run. With ``spec.workers > 0`` the
+    ``on_samples`` gets every request of a local run, in batches (:meth:`collect`). With ``spec.workers > 0`` the
     workers record; the master passes their closed buckets to ``on_rows``, their
     writes to ``on_write`` and one live sample per request to ``on_live``
     (``t_s, outcome, latency_ms``, filed ``LIVE_LAG_S`` late so that a second is
@@ -84,7 +87,7 @@ class LoadEngine:
         *,
         target_url: str,
         classifier: RequestClassifier,
-        on_sample: SampleSink,
+        on_samples: SamplesSink,
         on_write: WriteSink,
         on_rows: RowsSink | None = None,
         on_live: LiveSink | None = None,
@@ -110,7 +113,7 @@ class LoadEngine:
             user_classes,
             target_url=target_url,
             classifier=classifier,
-            sinks=LoadSinks(on_sample, on_write, on_rows, on_live, on_health, on_lost),
+            sinks=LoadSinks(on_samples, on_write, on_rows, on_live, on_health, on_lost),
             bucket_s=bucket_s,
             scenario_path=scenario_path,
         )
@@ -127,6 +130,10 @@ class LoadEngine:
     def _on_request(self) -> Any:
         """The local driver's request listener (benchmarks/harness_overhead_bench.py times it)."""
         return self.driver.on_request  # type: ignore[attr-defined]
+
+    def collect(self) -> None:
+        """Hand the requests that ended since the last call to ``on_samples`` (every tick)."""
+        self.driver.collect()
 
     def start(self) -> None:
         """Drill time starts now: no users yet (closed) or all users waiting for arrivals (open)."""
@@ -155,7 +162,7 @@ class LoadEngine:
 
         No new arrival and no new request; requests in flight get up to
         ``load.drain_s`` to finish; those still open then are recorded as errors
-        (through ``on_sample``) in the bucket they started in; then every user is
+        (through ``on_samples``) in the bucket they started in; then every user is
         killed. With workers, each worker does the same and sends its last rows.
         The health monitor stops last, after the drain.
         """

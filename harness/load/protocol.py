@@ -139,24 +139,30 @@ class WorkerBatch:
         """Keep one of the worker's own health rows (its LoopMonitor's sink) for the next report."""
         self._health.append(row)
 
-    def add(self, sample: RequestSample, write: AckedWrite | None) -> None:
-        self.requests += 1
-        self.recorder.record_sample(sample)
-        if write is not None:
-            self._writes.append(write)
-        key = (int(sample.t_s // 1), sample.outcome)
-        seen = self._live_counts.get(key, 0) + 1
-        self._live_counts[key] = seen
-        latencies = self._live.setdefault(key, [])
-        if sample.latency_us is None:  # an exception in a task's code: counted, not timed
-            return
-        latency_ms = round(sample.latency_us / 1000, 2)
-        if len(latencies) < LIVE_SAMPLES_PER_SECOND:
-            latencies.append(latency_ms)
-        else:  # reservoir sampling keeps the latencies representative
-            slot = random.randrange(seen)
-            if slot < LIVE_SAMPLES_PER_SECOND:
-                latencies[slot] = latency_ms
+    def add(self, samples: list[RequestSample], writes: list[AckedWrite] | None = None) -> None:
+        """Record classified requests (and the writes they acknowledged) for the next report."""
+        self.requests += len(samples)
+        if writes:
+            self._writes.extend(writes)
+        record = self.recorder.record_sample
+        counts, live = self._live_counts, self._live
+        for sample in samples:
+            record(sample)
+            key = (int(sample.t_s // 1), sample.outcome)
+            seen = counts.get(key, 0) + 1
+            counts[key] = seen
+            latencies = live.get(key)
+            if latencies is None:
+                latencies = live[key] = []
+            if sample.latency_us is None:  # an exception in a task's code: counted, not timed
+                continue
+            latency_ms = round(sample.latency_us / 1000, 2)
+            if len(latencies) < LIVE_SAMPLES_PER_SECOND:
+                latencies.append(latency_ms)
+            else:  # reservoir sampling keeps the latencies representative
+                slot = random.randrange(seen)
+                if slot < LIVE_SAMPLES_PER_SECOND:
+                    latencies[slot] = latency_ms
 
     def drain(self, now_s: float | None, *, final: bool = False) -> dict[str, Any]:
         """Rows of buckets closed ``grace_s`` before ``now_s`` (all when ``final``), writes, live."""

@@ -252,16 +252,20 @@ def wait_for_in_flight(in_flight: InFlight, limit_s: float) -> None:
 
 
 def record_cut_offs(
-    in_flight: InFlight, classifier: RequestClassifier, sink: Callable[[RequestSample], None]
+    in_flight: InFlight,
+    classifier: RequestClassifier,
+    sink: Callable[[list[RequestSample]], None],
 ) -> None:
     """Every request still in flight (after the users were killed) as a cut-off error sample."""
     now = time.time()
-    for pending in in_flight.cut_off():
-        sink(
-            classifier.cut_off(
-                name=pending.name,
-                start_unix_s=pending.start_unix_s,
-                end_unix_s=now,
-                lateness_s=pending.lateness_s,
-            )
+    cut_off = [
+        classifier.cut_off(
+            name=pending.name,
+            start_unix_s=pending.start_unix_s,
+            end_unix_s=now,
+            lateness_s=pending.lateness_s,
         )
+        for pending in in_flight.cut_off()
+    ]
+    if cut_off:
+        sink(cut_off)

@@ -3,7 +3,8 @@
 Needs only the scenario (locustfile) and the master's address: the drill's start
 time, bucket size, outcome and write rules come from the master in a custom
 message (:mod:`harness.load.protocol`). Requests are classified and recorded
-exactly as in a local run (:class:`RequestClassifier` + :class:`WorkerBatch`'s
+exactly as in a local run (events kept raw and classified in batches every
+``COLLECT_INTERVAL_S`` by :class:`RequestClassifier` into :class:`WorkerBatch`'s
 Recorder; an exception in a task's own code is an error of the task, as in a
 local run) and sent to the master with each Locust report, with the worker's own
 event-loop lag and CPU (:class:`~harness.load.health.LoopMonitor`, a row per
@@ -39,6 +40,7 @@ from harness.clock import DrillClock
 from harness.errors import InfrastructureError
 from harness.load.classify import RequestClassifier
 from harness.load.dropped import DroppedArrivals
+from harness.load.events import COLLECT_INTERVAL_S, RequestEvents
 from harness.load.health import LoopMonitor, freeze_heap
 from harness.load.inflight import InFlight
 from harness.load.protocol import (
@@ -77,36 +79,36 @@ class _Worker:
         self.runner: WorkerRunner | None = None
         self.classifier: RequestClassifier | None = None
         self.batch: WorkerBatch | None = None
-        self.early: list[dict[str, Any]] = []
+        self.early: list[dict[str, Any]] = []  # request events before the configuration
+        self.events: RequestEvents | None = None  # after it: kept until collected
         self.in_flight = InFlight()
         self.monitor: LoopMonitor | None = None
         self.gate: ArrivalGate | None = None  # open model: this worker's share of the arrivals
         self.drops: DroppedArrivals | None = None
         self.rate: WorkerRate | None = None
 
-    def on_request(self, **event: Any) -> None:
-        if self.classifier is None:
-            if len(self.early) < MAX_EARLY_EVENTS:
-                self.early.append(event)
-            return
-        self._record(event)
+    def on_early_request(self, **event: Any) -> None:
+        """The request listener until the configuration arrives (nothing to classify with)."""
+        if len(self.early) < MAX_EARLY_EVENTS:
+            self.early.append(event)
 
-    def _record(self, event: dict[str, Any]) -> None:
-        assert self.classifier is not None and self.batch is not None
-        sample, write = self.classifier.classify(
-            name=event["name"],
-            response_time=event["response_time"],
-            response=event.get("response"),
-            context=event.get("context"),
-            exception=event.get("exception"),
-            start_time=event.get("start_time"),
-        )
-        self.batch.add(sample, write)
+    def collect(self) -> None:
+        """Classify the request events kept since the last call into the batch."""
+        if self.events is None or self.classifier is None or self.batch is None:
+            return
+        events = self.events.take()
+        if events:
+            self.batch.add(*self.classifier.classify_all(events))
+
+    def collect_forever(self) -> None:
+        while True:
+            gevent.sleep(COLLECT_INTERVAL_S)
+            self.collect()
 
     def on_user_error(self, user_instance: Any, exception: BaseException, **_: Any) -> None:
         """A task's own code raised: an error of that task (lost before the configuration)."""
         if self.classifier is not None and self.batch is not None:
-            self.batch.add(task_error(self.classifier, user_instance, exception), None)
+            self.batch.add([task_error(self.classifier, user_instance, exception)])
 
     def on_config(self, environment: Environment, msg: Any, **_: Any) -> None:
         config = WorkerConfig.model_validate(msg.data)
@@ -127,9 +129,23 @@ class _Worker:
             self.gate = ArrivalGate(max_backlog=0, on_drop=self._on_drop)
             self._apply_rate()
             self.gate.start()
+        listeners = environment.events.request
+        listeners.remove_listener(
+            self.on_early_request if self.events is None else self.events.on_request
+        )
+        self.events = RequestEvents(self.classifier)
+        listeners.add_listener(self.events.on_request)
         early, self.early = self.early, []
-        for event in early:
-            self._record(event)
+        for event in early:  # the requests that ended before the configuration arrived
+            sample, write = self.classifier.classify(
+                name=event["name"],
+                response_time=event["response_time"],
+                response=event.get("response"),
+                context=event.get("context"),
+                exception=event.get("exception"),
+                start_time=event.get("start_time"),
+            )
+            self.batch.add([sample], [write] if write is not None else None)
         assert self.runner is not None
         self.runner.send_message(MSG_READY, {"pid": os.getpid()})
 
@@ -167,6 +183,7 @@ class _Worker:
 
     def on_report(self, client_id: str, data: dict[str, Any], **_: Any) -> None:
         if self.batch is not None:
+            self.collect()
             now_s = time.time() - self.batch.config.t0_unix_s
             self._count_arrivals(now_s)
             data[REPORT_KEY] = self.batch.drain(now_s)
@@ -182,9 +199,9 @@ class _Worker:
             wait_for_in_flight(self.in_flight, drain_s)
         finally:
             self.runner.stop()
+        self.collect()  # the requests that ended during the drain
         if self.classifier is not None and self.batch is not None:
-            batch = self.batch
-            record_cut_offs(self.in_flight, self.classifier, lambda s: batch.add(s, None))
+            record_cut_offs(self.in_flight, self.classifier, self.batch.add)
         if self.monitor is not None:
             self.monitor.stop()  # its last rows go with the final batch
         payload = self.batch.drain(None, final=True) if self.batch is not None else {}
@@ -213,12 +230,13 @@ def run_worker(
     if exit_with_parent:
         gevent.spawn(_watch_parent, exit_with_parent)
     worker = _Worker()
+    gevent.spawn(worker.collect_forever)
     classes = [  # gated only once the master's configuration says open model
         gated(track_requests(c, worker.in_flight), lambda: worker.gate)
         for c in load_user_classes(scenario, user_classes)
     ]
     env = Environment(user_classes=classes, catch_exceptions=True)
-    env.events.request.add_listener(worker.on_request)
+    env.events.request.add_listener(worker.on_early_request)  # until the configuration
     env.events.user_error.add_listener(worker.on_user_error)
     env.events.report_to_master.add_listener(worker.on_report)
     freeze_heap()  # start-up's objects out of the collector's sight, before any load

@@ -228,15 +228,16 @@ def test_a_worker_sends_error_kinds_and_untimed_task_errors_to_the_master() -> N
     batch = WorkerBatch(
         WorkerConfig(t0_unix_s=0.0, bucket_s=0.5, outcomes=OutcomeRules(), writes=[])
     )
-    batch.add(RequestSample(0.1, "orders", Outcome.ERROR, 5000, None, False, "http 503"), None)
-    batch.add(RequestSample(0.2, "orders", Outcome.ERROR, 7000, None, False, "http 503"), None)
     batch.add(
-        RequestSample(
-            0.3, "task:U.t", Outcome.ERROR, None, None, False, "task exception: KeyError"
-        ),
-        None,
+        [
+            RequestSample(0.1, "orders", Outcome.ERROR, 5000, None, False, "http 503"),
+            RequestSample(0.2, "orders", Outcome.ERROR, 7000, None, False, "http 503"),
+            RequestSample(
+                0.3, "task:U.t", Outcome.ERROR, None, None, False, "task exception: KeyError"
+            ),
+            RequestSample(0.4, "orders", Outcome.OK, 3000, None, False),
+        ]
     )
-    batch.add(RequestSample(0.4, "orders", Outcome.OK, 3000, None, False), None)
     rows, _, live = decode_batch(batch.drain(None, final=True))
     kinds = {(r.endpoint, r.outcome): (r.count, r.errors) for r in rows}
     assert kinds == {

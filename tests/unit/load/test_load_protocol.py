@@ -35,7 +35,7 @@ def test_drain_sends_closed_buckets_only_and_everything_when_final() -> None:
     """A report carries buckets closed grace_s ago; the final one carries the rest, once."""
     batch = WorkerBatch(config())
     for t in (0.1, 0.2, 1.7, 2.9):
-        batch.add(sample(t), None)
+        batch.add([sample(t)])
     first, _, _ = decode_batch(batch.drain(now_s=3.0))  # grace 2 s: buckets ending <= 1.0
     assert [(r.bucket, r.count) for r in first] == [(0, 2)]
     final, _, _ = decode_batch(batch.drain(None, final=True))
@@ -47,7 +47,7 @@ def test_rows_keep_latencies_and_writes_travel() -> None:
     """Rows hold the recorded latencies; acknowledged writes are sent once."""
     batch = WorkerBatch(config())
     write = AckedWrite(t_s=0.1, endpoint="tickets:create", write_id="T1", read_path="/t/T1")
-    batch.add(sample(0.1, ms=40.0), write)
+    batch.add([sample(0.1, ms=40.0)], [write])
     rows, writes, _ = decode_batch(batch.drain(None, final=True))
     assert writes == [write]
     assert abs(decode(rows[0].hist).percentile_ms(50) - 40.0) <= 0.05
@@ -58,8 +58,8 @@ def test_live_samples_keep_exact_counts_when_latencies_are_capped() -> None:
     batch = WorkerBatch(config())
     n = LIVE_SAMPLES_PER_SECOND + 500
     for i in range(n):
-        batch.add(sample(3.0 + i / (2 * n), Outcome.OK, ms=5.0), None)
-    batch.add(sample(3.2, Outcome.ERROR, ms=1.0), None)
+        batch.add([sample(3.0 + i / (2 * n), Outcome.OK, ms=5.0)])
+    batch.add([sample(3.2, Outcome.ERROR, ms=1.0)])
     payload = batch.drain(None, final=True)
     ok_entry = next(e for e in payload["live"] if e[1] == "ok")
     assert ok_entry[2] == n and len(ok_entry[3]) == LIVE_SAMPLES_PER_SECOND
