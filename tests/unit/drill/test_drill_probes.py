@@ -191,3 +191,17 @@ def test_drill_with_probes_and_probe_checks_validates() -> None:
         "phases": [{"name": "a", "duration_s": 1, "checks": [{"type": "probe", "probe": "api"}]}],
     })
     assert [p.kind for p in drill.probes] == ["http", "command", "metric"]
+
+
+def test_http_probe_ignores_a_proxy_from_the_environment(
+    ok_server: str, refused_proxy_env: None
+) -> None:
+    """With HTTP_PROXY pointing nowhere, a probe of a loopback target still reaches it."""
+    clock = DrillClock()
+    clock.start()
+    runs: list[ProbeRun] = []
+    probe = ProbeWatch(
+        ProbeSpec.model_validate({"name": "p", "every_s": 1, "http": {"path": "/status"}}),
+        TargetSpec(url=ok_server), [], clock, Notes(), runs.append,  # type: ignore[arg-type]
+    )  # fmt: skip
+    assert probe.run_once().passed, runs

@@ -369,33 +369,13 @@ def test_each_rule_reads_its_absent_writes_again_until_its_own_settle_timeout() 
     assert WriteRule.model_fields["settle_timeout_s"].default == 10.0
 
 
-def test_read_backs_ignore_a_proxy_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_read_backs_ignore_a_proxy_from_the_environment(
+    ok_server: str, refused_proxy_env: None
+) -> None:
     """HTTP_PROXY set in CI must not route read-backs of a loopback target through it
     (here a port nothing listens on): the write is read straight from the server."""
-    import threading
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 (http.server's name)
-            self.send_response(200)
-            self.send_header("Content-Length", "2")
-            self.end_headers()
-            self.wfile.write(b"{}")
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
-        monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")  # refused if used
-        monkeypatch.setenv("ALL_PROXY", "http://127.0.0.1:9")
-        target = TargetSpec(url=f"http://127.0.0.1:{server.server_address[1]}")
-        rule = WriteRule(endpoint="t", id_field="id", read_path="/t/{id}", settle_timeout_s=0)
-        write = AckedWrite(t_s=1.0, endpoint="t", write_id="T-1", read_path="/t/T-1")
-        (result,) = verify_writes(target, [write], [rule])
-    finally:
-        server.shutdown()
-        server.server_close()
+    target = TargetSpec(url=ok_server)
+    rule = WriteRule(endpoint="t", id_field="id", read_path="/t/{id}", settle_timeout_s=0)
+    write = AckedWrite(t_s=1.0, endpoint="t", write_id="T-1", read_path="/t/T-1")
+    (result,) = verify_writes(target, [write], [rule])
     assert result.found is True, result
