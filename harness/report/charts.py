@@ -126,6 +126,21 @@ class Hover:
 
 
 @dataclass(frozen=True)
+class Frame:
+    """A chart's viewBox (``width`` x ``height``) and its plot area inside it."""
+
+    width: int
+    height: int
+    left: int
+    right: int
+    top: int
+    bottom: int
+
+
+FRAME = Frame(WIDTH, HEIGHT, LEFT, RIGHT, TOP, BOTTOM)  # the main charts'
+
+
+@dataclass(frozen=True)
 class Chart:
     """Everything the template needs to draw one chart."""
 
@@ -141,12 +156,7 @@ class Chart:
     thresholds: list[Threshold] = field(default_factory=list)
     point_s: float = 0.0  # the span of one drawn point
     y_top: float = 0.0  # the axis top, in the chart's unit
-    width: int = WIDTH
-    height: int = HEIGHT
-    left: int = LEFT
-    right: int = RIGHT
-    top: int = TOP
-    bottom: int = BOTTOM
+    frame: Frame = FRAME
 
 
 @dataclass(frozen=True)

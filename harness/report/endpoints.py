@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from harness.report.charts import (
+    Frame,
     buckets_per_point,
     linear_scale,
     nice_axis,
@@ -23,8 +24,7 @@ from harness.report.fmt import number
 from harness.results.model import EndpointSeries, RunReport
 
 MAX_ENDPOINTS = 8
-WIDTH, HEIGHT = 590, 120
-LEFT, RIGHT, TOP, BOTTOM = 62, 580, 10, 96
+FRAME = Frame(width=590, height=120, left=62, right=580, top=10, bottom=96)
 
 
 @dataclass(frozen=True)
@@ -40,12 +40,7 @@ class SmallChart:
     yticks: list[tuple[float, str]]
     xticks: list[tuple[float, str]]
     peak: str  # the highest point drawn, as text
-    width: int = WIDTH
-    height: int = HEIGHT
-    left: int = LEFT
-    right: int = RIGHT
-    top: int = TOP
-    bottom: int = BOTTOM
+    frame: Frame = FRAME
 
 
 def merged(values: Sequence[float | None], weights: Sequence[float], k: int) -> list[float | None]:
@@ -105,8 +100,8 @@ def _small(
     unit: str,
 ) -> SmallChart:
     top, ticks = axis
-    x = linear_scale(0.0, duration, LEFT, RIGHT)
-    y = linear_scale(0.0, top, BOTTOM, TOP)
+    x = linear_scale(0.0, duration, FRAME.left, FRAME.right)
+    y = linear_scale(0.0, top, FRAME.bottom, FRAME.top)
     segments: list[list[str]] = [[]]
     for t, v in zip(t_s, values, strict=False):
         if v is None:

@@ -33,6 +33,7 @@ from harness.report.charts import (
     RIGHT,
     WIDTH,
     Band,
+    Frame,
     Marker,
     Tick,
     fault_bands,
@@ -68,6 +69,7 @@ class ServerSeries:
     name: str
     kind: SeriesKind
     spans: list[tuple[float, float, float]]  # (start_s, end_s, value)
+    changed: bool = True  # a state or gauge took two values, or a counter counted
 
     @property
     def unit(self) -> str:
@@ -111,14 +113,13 @@ def server_series(
         if is_counter(name, values):
             spans = _rates(points)
             kind = SeriesKind.RATE
-            if not unchanged and not any(v > 0 for _, _, v in spans):
-                continue
+            changed = any(v > 0 for _, _, v in spans)
         else:
-            if not unchanged and len(set(values)) < 2:
-                continue
             spans = _held(points, duration_s)
             kind = SeriesKind.STATE if is_state(name) else SeriesKind.GAUGE
-        out.append(ServerSeries(name, kind, spans))
+            changed = len(set(values)) >= 2
+        if changed or unchanged:
+            out.append(ServerSeries(name, kind, spans, changed))
     return out
 
 
@@ -211,13 +212,8 @@ class LanesChart:
     xticks: list[Tick]
     hidden: int  # series that changed but were not drawn (in the table)
     unchanged: int  # series that never changed (in the table)
+    frame: Frame  # as tall as its lanes
     named: bool = False  # the drill chose the lanes (target.lanes)
-    width: int = WIDTH
-    height: int = 0
-    left: int = LEFT
-    right: int = RIGHT
-    top: int = LANE_TOP
-    bottom: int = 0
 
 
 def build_lanes(report: RunReport, limit: int = MAX_LANES) -> LanesChart | None:
@@ -225,11 +221,9 @@ def build_lanes(report: RunReport, limit: int = MAX_LANES) -> LanesChart | None:
     if not report.server_samples:
         return None
     duration = max(report.duration_s, report.server_samples[-1].t_s, 1e-9)
-    changed = server_series(report.server_samples, duration)
-    if report.lanes:
-        shown = named(server_series(report.server_samples, duration, unchanged=True), report.lanes)
-    else:
-        shown = pick(changed, limit)
+    every = server_series(report.server_samples, duration, unchanged=True)
+    changed = [s for s in every if s.changed]
+    shown = named(every, report.lanes) if report.lanes else pick(changed, limit)
     if not shown:
         return None
     names = {n for s in report.server_samples for n in s.values}
@@ -246,9 +240,8 @@ def build_lanes(report: RunReport, limit: int = MAX_LANES) -> LanesChart | None:
         xticks=[Tick(x(t), time_label(t, duration)) for t in nice_ticks(duration)],
         hidden=len({s.name for s in changed} - {s.name for s in shown}),
         unchanged=len(names - {s.name for s in changed} - {s.name for s in shown}),
+        frame=Frame(WIDTH, bottom + AXIS_H, LEFT, RIGHT, LANE_TOP, bottom),
         named=bool(report.lanes),
-        height=bottom + AXIS_H,
-        bottom=bottom,
     )
 
 
