@@ -802,7 +802,7 @@ def main() -> None:
         action="store_true",
         help="every Locust user sets self.client.client.cookiejar = None in on_start",
     )
-    parser.add_argument("--smoke", action="store_true", help="bare and drill, 1 s each")
+    parser.add_argument("--smoke", action="store_true", help="bare, harness and drill, 1 s each")
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--load", choices=CONFIGS, help=argparse.SUPPRESS)
     parser.add_argument("--host", help=argparse.SUPPRESS)
@@ -820,7 +820,7 @@ def main() -> None:
         return
 
     if args.smoke:
-        args.configs, args.rounds, args.warmup, args.duration = "bare,drill", 1, 1.0, 1.0
+        args.configs, args.rounds, args.warmup, args.duration = "bare,harness,drill", 1, 1.0, 1.0
         args.micro_calls = 1000
     args.uptime_before = _uptime()
     configs = [c.strip() for c in args.configs.split(",") if c.strip()]

@@ -3,17 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from bench_run import run_bench
 
 pytestmark = pytest.mark.slow
-
-BENCH = Path(__file__).resolve().parents[3] / "benchmarks" / "load_accuracy_bench.py"
 
 
 def test_smoke_run_measures_every_client_against_both_servers_and_prints_the_table(
@@ -21,24 +16,7 @@ def test_smoke_run_measures_every_client_against_both_servers_and_prints_the_tab
 ) -> None:
     """--smoke: k6, a drill and a drill with the old probe, per server; table and ratios printed."""
     records_path = tmp_path / "records.json"
-    process = subprocess.Popen(
-        [sys.executable, str(BENCH), "--smoke", "--json", str(records_path)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
-    try:
-        output, errors = process.communicate(timeout=60)
-    finally:
-        if process.poll() is None:  # SIGINT: the benchmark stops what it started, then exits
-            os.killpg(process.pid, signal.SIGINT)
-            try:
-                process.communicate(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.communicate()
-    assert process.returncode == 0, errors[-3000:]
+    output = run_bench("load_accuracy_bench.py", "--smoke", "--json", str(records_path))
     assert "compared with k6 in the same round" in output
     for label in ("50 ms server @ 20/s", "trivial server @ 100/s", "harness+old-probe"):
         assert label in output
