@@ -22,10 +22,12 @@ from helpdesk.errors import HelpdeskError
 
 def build_app(role: str, state_dir: Path, agents: int) -> Starlette:
     """Return the Starlette app of ``role``."""
-    from helpdesk import dependencies, front
-
     if role == "front":
+        from helpdesk import front
+
         return front.create_app(FrontConfig.from_env())
+    from helpdesk import dependencies  # the other roles: the front's imports are not needed
+
     if role == "nlu":
         return dependencies.nlu_app()
     if role == "kb":
