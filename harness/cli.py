@@ -82,7 +82,9 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("run_dir", type=Path, help="run directory (reports/<run-id>) with raw/")
 
     compare = _command(
-        sub, "compare", "compare a candidate run with a baseline; exit 1 on regression",
+        sub,
+        "compare",
+        "compare a candidate run with a baseline; exit 1 on regression",
         "A figure is a regression when it moved beyond its tolerance below AND beyond the\n"
         "run-to-run spread: p95/p99 when the runs' 99 % confidence intervals (from each\n"
         "phase's latency histogram in raw/metrics.jsonl) do not overlap; a ratio or the\n"
@@ -90,27 +92,62 @@ def _parser() -> argparse.ArgumentParser:
         "figures compared. Runs of different drill definitions are compared with a\n"
         "warning. See docs/reports.md.",
     )
-    compare.add_argument("baseline", type=Path, help="the reference run: run directory or report.json")
-    compare.add_argument("candidate", type=Path, help="the run judged: run directory or report.json")
-    compare.add_argument("--latency-pct", type=float, default=10.0,
-                         help="allowed p95/p99 rise, %% (default: %(default)g)")
-    compare.add_argument("--latency-floor-ms", type=float, default=5.0,
-                         help="ignore p95/p99 rises smaller than this, ms (default: %(default)g)")
-    compare.add_argument("--error-ratio", type=float, default=0.01,
-                         help="allowed error-ratio rise, absolute share (default: %(default)g)")
-    compare.add_argument("--fallback-ratio", type=float, default=0.05,
-                         help="allowed fallback-ratio rise, absolute share (default: %(default)g)")
-    compare.add_argument("--shed-ratio", type=float, default=0.02,
-                         help="allowed shed-ratio rise, absolute share (default: %(default)g)")
-    compare.add_argument("--rps-pct", type=float, default=10.0,
-                         help="allowed throughput drop, %% (default: %(default)g)")
-    compare.add_argument("--timing-s", type=float, default=1.0,
-                         help="allowed failover/recovery rise, s (default: %(default)g)")
+    compare.add_argument(
+        "baseline", type=Path, help="the reference run: run directory or report.json"
+    )
+    compare.add_argument(
+        "candidate", type=Path, help="the run judged: run directory or report.json"
+    )
+    compare.add_argument(
+        "--latency-pct",
+        type=float,
+        default=10.0,
+        help="allowed p95/p99 rise, %% (default: %(default)g)",
+    )
+    compare.add_argument(
+        "--latency-floor-ms",
+        type=float,
+        default=5.0,
+        help="ignore p95/p99 rises smaller than this, ms (default: %(default)g)",
+    )
+    compare.add_argument(
+        "--error-ratio",
+        type=float,
+        default=0.01,
+        help="allowed error-ratio rise, absolute share (default: %(default)g)",
+    )
+    compare.add_argument(
+        "--fallback-ratio",
+        type=float,
+        default=0.05,
+        help="allowed fallback-ratio rise, absolute share (default: %(default)g)",
+    )
+    compare.add_argument(
+        "--shed-ratio",
+        type=float,
+        default=0.02,
+        help="allowed shed-ratio rise, absolute share (default: %(default)g)",
+    )
+    compare.add_argument(
+        "--rps-pct",
+        type=float,
+        default=10.0,
+        help="allowed throughput drop, %% (default: %(default)g)",
+    )
+    compare.add_argument(
+        "--timing-s",
+        type=float,
+        default=1.0,
+        help="allowed failover/recovery rise, s (default: %(default)g)",
+    )
     compare.add_argument("--markdown", type=Path, help="also write the comparison as Markdown here")
 
     cleanup = _command(sub, "cleanup", "remove faults left by drills that were killed")
-    cleanup.add_argument("--toxiproxy-url", default="http://127.0.0.1:8474",
-                         help="Toxiproxy API to clean (default: %(default)s)")
+    cleanup.add_argument(
+        "--toxiproxy-url",
+        default="http://127.0.0.1:8474",
+        help="Toxiproxy API to clean (default: %(default)s)",
+    )
     cleanup.add_argument("--run-id", help="only this run's faults (default: runs no longer alive)")
     cleanup.add_argument(
         "--force-unowned",
@@ -119,19 +156,30 @@ def _parser() -> argparse.ArgumentParser:
     )
 
     demo = _command(sub, "demo", "start the reference system and Toxiproxy, run a failover drill")
-    demo.add_argument("--drill", type=Path, default=DEMO_DRILL,
-                      help="drill to run (default: drills/orders-primary-outage.yaml)")
+    demo.add_argument(
+        "--drill",
+        type=Path,
+        default=DEMO_DRILL,
+        help="drill to run (default: drills/orders-primary-outage.yaml)",
+    )
     demo.add_argument("--reports-dir", type=Path, default=Path("reports"), help=REPORTS_DIR_HELP)
-    demo.add_argument("--live", choices=["auto", "rich", "plain", "off"], default="auto",
-                      help=LIVE_HELP)
+    demo.add_argument(
+        "--live", choices=["auto", "rich", "plain", "off"], default="auto", help=LIVE_HELP
+    )
 
     system = _command(sub, "system", "start/stop the reference customer-service system")
-    system.add_argument("args", nargs=argparse.REMAINDER,
-                        help="up | down | status | restart and their options "
-                        "(`harness system --help`, `harness system up --help`)")
+    system.add_argument(
+        "args",
+        nargs=argparse.REMAINDER,
+        help="up | down | status | restart and their options "
+        "(`harness system --help`, `harness system up --help`)",
+    )
     proxy = _command(sub, "toxiproxy", "serve the embedded Toxiproxy-compatible server")
-    proxy.add_argument("args", nargs=argparse.REMAINDER,
-                       help="the server's options (`harness toxiproxy --help` lists them)")
+    proxy.add_argument(
+        "args",
+        nargs=argparse.REMAINDER,
+        help="the server's options (`harness toxiproxy --help` lists them)",
+    )
 
     worker = _command(sub, "worker", "run a Locust worker for a drill whose load.workers > 0")
     worker.add_argument("--master-host", default="127.0.0.1", help="host running `harness run`")
@@ -143,8 +191,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 REPORTS_DIR_HELP = "where run directories are written (default: reports)"
-LIVE_HELP = ("live view: rich panel on a terminal, plain lines elsewhere, or off "
-             "(default: auto)")
+LIVE_HELP = "live view: rich panel on a terminal, plain lines elsewhere, or off (default: auto)"
 
 
 def _add_run_options(run: argparse.ArgumentParser) -> None:
@@ -153,8 +200,9 @@ def _add_run_options(run: argparse.ArgumentParser) -> None:
     run.add_argument("--reports-dir", type=Path, default=Path("reports"), help=REPORTS_DIR_HELP)
     run.add_argument("--run-id", help="name of the run directory (default: time, drill, random)")
     run.add_argument("--allow-remote", action="store_true", help="allow non-loopback targets")
-    run.add_argument("--live", choices=["auto", "rich", "plain", "off"], default="auto",
-                     help=LIVE_HELP)
+    run.add_argument(
+        "--live", choices=["auto", "rich", "plain", "off"], default="auto", help=LIVE_HELP
+    )
 
 
 def _parse(argv: list[str]) -> argparse.Namespace:
@@ -344,8 +392,11 @@ def _compare(args: argparse.Namespace) -> int:
         recovery_slack_s=args.timing_s,
     )
     comparison = compare(
-        load_report(args.baseline), load_report(args.candidate), tolerances,
-        _run_dir(args.baseline), _run_dir(args.candidate),
+        load_report(args.baseline),
+        load_report(args.candidate),
+        tolerances,
+        _run_dir(args.baseline),
+        _run_dir(args.candidate),
     )
     print(comparison.to_text())
     if args.markdown:
@@ -425,8 +476,14 @@ def _worker(args: argparse.Namespace) -> int:
         scenario=resolve_scenario(args.scenario, search_dirs=[Path.cwd() / "scenarios"]),
         user_classes=args.user_classes,
         exit_with_parent=args.exit_with_parent,
+        # a worker the harness started itself is quiet; one started by hand says what it waits for
+        announce=None if args.exit_with_parent else _say,
     )
     return EXIT_PASS
+
+
+def _say(message: str) -> None:
+    print(f"harness worker: {message}", file=sys.stderr, flush=True)
 
 
 _RUNS_LOAD = {"run", "demo", "validate", "worker"}

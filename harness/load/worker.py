@@ -28,6 +28,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -71,6 +72,8 @@ from harness.results.raw import GeneratorRow, MetricRow
 log = logging.getLogger(__name__)
 
 MASTER_SILENT_S = 15  # Locust's default is 60 s
+# how long Locust's worker keeps trying to reach its master before it gives up
+CONNECT_RETRY_S = locust_runners.CONNECT_TIMEOUT * locust_runners.CONNECT_RETRY_COUNT
 MAX_EARLY_EVENTS = 100_000  # requests seen before the configuration arrived, kept for it
 
 
@@ -223,8 +226,15 @@ def run_worker(
     scenario: Path,
     user_classes: list[str],
     exit_with_parent: int | None = None,
+    announce: Callable[[str], None] | None = None,
 ) -> None:
-    """Connect to the master, run users as it says, and return when it quits this worker."""
+    """Connect to the master, run users as it says, and return when it quits this worker.
+
+    ``announce`` hears where the worker connects and when it is connected: Locust
+    retries a master it cannot reach for about five minutes without a word at the
+    harness's log level, and a worker on another machine (or in a pod) should say what
+    it waits for.
+    """
     locust_runners.WORKER_REPORT_INTERVAL = WORKER_REPORT_INTERVAL_S
     locust_runners.MASTER_HEARTBEAT_TIMEOUT = MASTER_SILENT_S
     if exit_with_parent:
@@ -240,12 +250,19 @@ def run_worker(
     env.events.user_error.add_listener(worker.on_user_error)
     env.events.report_to_master.add_listener(worker.on_report)
     freeze_heap()  # start-up's objects out of the collector's sight, before any load
+    if announce is not None:
+        announce(
+            f"connecting to the harness master at {master_host}:{master_port} "
+            f"(retrying for up to {CONNECT_RETRY_S:.0f} s)"
+        )
     try:
         runner = env.create_worker_runner(master_host, master_port)
     except ConnectionError as exc:
         raise InfrastructureError(
             f"could not connect to the harness master at {master_host}:{master_port}: {exc}"
         ) from None
+    if announce is not None:
+        announce(f"connected to the harness master at {master_host}:{master_port}")
     worker.runner = runner
     drop_locust_request_stats(runner)  # the worker records every request itself
     runner.register_message(MSG_CONFIG, worker.on_config)

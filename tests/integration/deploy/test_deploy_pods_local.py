@@ -162,3 +162,6 @@ def test_the_job_and_a_worker_pod_run_the_drill_on_loopback(tmp_path: Path) -> N
     assert requests_recorded(run_dir) >= ended["intended_arrivals"] - ended["dropped_arrivals"]
     print(f"arrivals {arrivals}, recorded {requests_recorded(run_dir)}")  # -s or on failure
     assert worker_code == 0, f"worker exit {worker_code}\n{output}"  # it served one run and left
+    worker_said = (tmp_path / "worker.log").read_text()  # a pod's log says what it waits for
+    assert f"connecting to the harness master at 127.0.0.1:{port}" in worker_said, worker_said
+    assert f"connected to the harness master at 127.0.0.1:{port}" in worker_said, worker_said
