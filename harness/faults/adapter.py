@@ -461,7 +461,7 @@ def _q(name: str) -> str:
 
 
 def _normalise_url(url: str) -> str:
-    text = url.strip().rstrip("/")
+    text = url.strip()  # not rstrip("/") first: "http://" would become the host "http"
     if "://" not in text:
         text = "http://" + text
     try:
@@ -470,10 +470,18 @@ def _normalise_url(url: str) -> str:
         raise InputError(
             f"Toxiproxy URL {url!r} is not a URL ({exc}) - use http://host:port"
         ) from exc
-    if parsed.scheme != "http" or not parsed.host or parsed.path not in ("", "/"):
+    if parsed.scheme != "http":
+        why = f"scheme {parsed.scheme or 'none'!r}: toxiproxy-python speaks plain http only"
+    elif not parsed.host:
+        why = "no host"
+    elif parsed.path not in ("", "/"):
+        why = f"path {parsed.path!r}: toxiproxy-python supports no path prefix"
+    else:
+        why = None
+    if why is not None:
         raise InputError(
-            f"Toxiproxy URL {url!r} is not of the form http://host:port "
-            "(toxiproxy-python supports neither https nor a path prefix) - use http://host:port"
+            f"Toxiproxy URL {url!r} is not of the form http://host:port ({why}) "
+            "- use http://host:port"
         )
     host = f"[{parsed.host}]" if ":" in parsed.host else parsed.host
     return f"http://{host}:{parsed.port or 8474}"

@@ -183,11 +183,18 @@ def test_urls_are_normalised(given: str, normal: str) -> None:
     assert ToxiproxyAdapter(given, transport=FakeTransport()).url == normal
 
 
-@pytest.mark.parametrize("bad", ["https://x:1", "http://x:1/api"])
-def test_unsupported_urls_are_input_errors(bad: str) -> None:
-    """https and path prefixes are refused with the supported form."""
-    with pytest.raises(InputError, match="http://host:port"):
+@pytest.mark.parametrize(("bad", "why"), [
+    ("https://x:1", "scheme 'https'"),
+    ("http://x:1/api", "path '/api'"),
+    ("http://", "no host"),
+    ("http:///", "no host"),
+    ("://x", "scheme 'none'"),
+])  # fmt: skip
+def test_unsupported_urls_are_input_errors(bad: str, why: str) -> None:
+    """https, path prefixes and URLs without a host are refused, saying which, with the form."""
+    with pytest.raises(InputError, match="http://host:port") as error:
         ToxiproxyAdapter(bad)
+    assert f"({why}" in str(error.value)
 
 
 def test_before_send_runs_before_each_attempt_after_the_backoff() -> None:
