@@ -30,6 +30,7 @@ class Mechanism(enum.Enum):
     BREAKER = "breaker"  # a pybreaker CircuitBreaker per dependency
     FALLBACK = "fallback"  # NLU/KB down or slow -> keyword match over the local FAQ copy
     FAILOVER = "failover"  # order reads move to the replica when the primary fails
+    FAILBACK = "failback"  # ... and return to the primary once it answers (off: they stay)
     OUTBOX = "outbox"  # ticket writes queue in a durable local outbox when the store fails
     SHEDDING = "shedding"  # /api/recommendations answers 429 under overload
     TIMEOUTS = "timeouts"  # short httpx timeouts (off: every call may wait no_timeout_s)

@@ -111,6 +111,16 @@ class Helpdesk:
             self.events.write(event, dependency="orders", to=served_by)
         self.metrics.failovers.labels(served_by).inc()
 
+    def _read_replica(self, order_id: str) -> dict[str, Any] | None:
+        try:
+            record = self._read_order("replica", order_id)
+        except DependencyFailed as exc:
+            raise Unavailable(
+                "The order system and its replica are unavailable; try again later."
+            ) from exc
+        self.metrics.fallbacks.labels("replica").inc()
+        return record
+
     def _read_order(self, store: str, order_id: str) -> dict[str, Any] | None:
         try:
             return self.clients[f"orders_{store}"].read(f"/orders/{order_id}")
@@ -118,21 +128,24 @@ class Helpdesk:
             return None
 
     def order(self, order_id: str) -> Result:
-        """Read an order from the primary, or from the replica when the primary fails."""
+        """Read an order from the primary, or from the replica when the primary fails.
+
+        Every read tries the primary first (its breaker decides how often while it is
+        down), so reads return to it once it answers again; without ``failback`` a front
+        that has moved to the replica stays there.
+        """
         served_by, mode = "primary", Mode.NORMAL
-        try:
-            record = self._read_order("primary", order_id)
-        except DependencyFailed as exc:
-            if not self.config.enabled(Mechanism.FAILOVER):
-                raise Unavailable("The order system is unavailable; try again later.") from exc
+        if self._orders_served_by == "replica" and not self.config.enabled(Mechanism.FAILBACK):
             served_by, mode = "replica", Mode.FALLBACK
+            record = self._read_replica(order_id)
+        else:
             try:
-                record = self._read_order("replica", order_id)
-            except DependencyFailed as exc2:
-                raise Unavailable(
-                    "The order system and its replica are unavailable; try again later."
-                ) from exc2
-            self.metrics.fallbacks.labels("replica").inc()
+                record = self._read_order("primary", order_id)
+            except DependencyFailed as exc:
+                if not self.config.enabled(Mechanism.FAILOVER):
+                    raise Unavailable("The order system is unavailable; try again later.") from exc
+                served_by, mode = "replica", Mode.FALLBACK
+                record = self._read_replica(order_id)
         self._note_served(served_by)
         if record is None:
             raise UnknownItem(f"Order {order_id!r} does not exist.")

@@ -59,6 +59,17 @@ CASES: tuple[DrillCase, ...] = (
         must_fail=("order lookups stay available", "failover within 2 s"),
         must_hold=("chat and tickets unaffected", "no acknowledged ticket lost"),
     ),
+    DrillCase(  # a front that never returns to the primary: only the failback check sees it
+        "orders-primary-outage",
+        Mechanism.FAILBACK,
+        must_fail=("back on the primary within 5 s",),
+        must_hold=(
+            "failover within 2 s",
+            "order lookups stay available",
+            "the replica served the lookups",
+            "no acknowledged ticket lost",
+        ),
+    ),
     DrillCase(
         "flash-sale-surge",
         Mechanism.SHEDDING,
@@ -107,7 +118,7 @@ CASES: tuple[DrillCase, ...] = (
     ),
 )
 
-SHIPPED: tuple[str, ...] = tuple(case.drill for case in CASES)
+SHIPPED: tuple[str, ...] = tuple(dict.fromkeys(case.drill for case in CASES))
 """Crash drills (process faults) come last: they kill and restart processes of the system."""
 
 

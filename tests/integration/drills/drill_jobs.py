@@ -57,7 +57,8 @@ class SystemJob:
         return Health.BROKEN if self.disabled else Health.HEALTHY
 
 
-Outcomes = dict[tuple[Health, str], DrillOutcome | BaseException]
+# (system, drill, the mechanism its system lacks: None on a healthy one) -> outcome
+Outcomes = dict[tuple[Health, str, Mechanism | None], DrillOutcome | BaseException]
 
 
 def plan_jobs(healthy: Iterable[str], broken: Iterable[DrillCase]) -> list[SystemJob]:
@@ -80,14 +81,17 @@ def plan_jobs(healthy: Iterable[str], broken: Iterable[DrillCase]) -> list[Syste
 def _run_job(job: SystemJob, root: Path, outcomes: Outcomes, stopping: threading.Event) -> None:
     """Start the job's system, run its drills one after another, stop everything."""
     folder = root / job.name
+    lacks = next(iter(job.disabled), None)
     try:
         with reference_environment(folder / "sys", disabled=job.disabled) as env:
             for drill in job.drills:
                 if stopping.is_set():
-                    outcomes[(job.health, drill)] = RuntimeError("the drill runs were interrupted")
+                    outcomes[(job.health, drill, lacks)] = RuntimeError(
+                        "the drill runs were interrupted"
+                    )
                     continue
                 try:
-                    outcomes[(job.health, drill)] = run_drill_in_child(
+                    outcomes[(job.health, drill, lacks)] = run_drill_in_child(
                         drill_path(drill),
                         reports_dir=folder / "reports",
                         target_url=env.target_url,
@@ -96,10 +100,10 @@ def _run_job(job: SystemJob, root: Path, outcomes: Outcomes, stopping: threading
                         env=drill_env(env.events_path),
                     )
                 except Exception as exc:  # reported by the test of that drill
-                    outcomes[(job.health, drill)] = exc
+                    outcomes[(job.health, drill, lacks)] = exc
     except Exception as exc:  # the system did not start (or stop): every drill on it says so
         for drill in job.drills:
-            outcomes.setdefault((job.health, drill), exc)
+            outcomes.setdefault((job.health, drill, lacks), exc)
 
 
 def run_jobs(jobs: list[SystemJob], root: Path) -> Outcomes:
@@ -120,9 +124,12 @@ def run_jobs(jobs: list[SystemJob], root: Path) -> Outcomes:
     return outcomes
 
 
-def outcome_of(outcomes: Outcomes, health: Health, drill: str) -> DrillOutcome:
-    """The drill's outcome on that system; raises what stopped it from having one."""
-    outcome = outcomes[(health, drill)]
+def outcome_of(
+    outcomes: Outcomes, health: Health, drill: str, lacks: Mechanism | None = None
+) -> DrillOutcome:
+    """The drill's outcome on that system (``lacks``: the mechanism a broken one is without);
+    raises what stopped it from having one."""
+    outcome = outcomes[(health, drill, lacks)]
     if isinstance(outcome, BaseException):
         raise outcome
     return outcome

@@ -21,11 +21,12 @@ from drill_jobs import Health, Outcomes, outcome_of
 
 from harness.pytest_plugin import DrillOutcome
 from harness.results.model import CheckResult, Verdict
+from helpdesk.config import Mechanism
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]  # the first test waits for every run
 
 REPO = Path(__file__).resolve().parents[3]
-SCREENSHOT_DRILL = "orders-primary-outage"  # its failing run is docs/img/report-failing.png
+SCREENSHOT_CASE = ("orders-primary-outage", Mechanism.FAILOVER)  # docs/img/report-failing.png
 
 
 def _by_name(outcome: DrillOutcome) -> dict[str, CheckResult]:
@@ -39,7 +40,7 @@ def test_drill_fails_for_the_right_reason_without_its_mechanism(
     case: DrillCase, drill_runs: Outcomes
 ) -> None:
     """Without the guarded mechanism the verdict is fail (exit 1), the behaviour checks fail and the isolation checks hold."""
-    outcome = outcome_of(drill_runs, Health.BROKEN, case.drill)
+    outcome = outcome_of(drill_runs, Health.BROKEN, case.drill, case.mechanism)
     checks = _by_name(outcome)
     assert outcome.report.verdict is Verdict.FAIL, outcome.explain()
     assert outcome.exit_code == 1, outcome.explain()
@@ -56,7 +57,9 @@ def test_drill_fails_for_the_right_reason_without_its_mechanism(
     reason="refreshes docs/img/report-failing.png only when UPDATE_FAILING_REPORT_SCREENSHOT=1",
 )
 @pytest.mark.parametrize(
-    "case", [c for c in CASES if c.drill == SCREENSHOT_DRILL], ids=lambda case: case.drill
+    "case",
+    [c for c in CASES if (c.drill, c.mechanism) == SCREENSHOT_CASE],
+    ids=lambda case: case.drill,
 )
 def test_failing_report_screenshot(
     case: DrillCase,
@@ -66,7 +69,7 @@ def test_failing_report_screenshot(
 ) -> None:
     """The failing run's report.html, 1400x3000 in Chromium (down to the target's state lanes),
     becomes docs/img/report-failing.png."""
-    outcome = outcome_of(drill_runs, Health.BROKEN, case.drill)
+    outcome = outcome_of(drill_runs, Health.BROKEN, case.drill, case.mechanism)
     assert outcome.report.verdict is Verdict.FAIL, outcome.explain()
     png = tmp_path / "report-failing.png"
     browser.screenshot(outcome.run_dir / "report.html", png, height=3000)

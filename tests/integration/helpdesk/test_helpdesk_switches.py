@@ -31,6 +31,21 @@ def probe_failover(deps: RunningSystem, sut: RunningSystem, front: httpx.Client)
     return response.status_code == 200 and response.json()["served_by"] == "replica"
 
 
+def probe_failback(deps: RunningSystem, sut: RunningSystem, front: httpx.Client) -> bool:
+    set_fault(deps.direct_urls["orders_primary"], "error")
+    try:
+        front.get("/api/orders/A1004")  # to the replica (a 503 without failover)
+    finally:
+        set_fault(deps.direct_urls["orders_primary"], "none")
+    deadline = time.monotonic() + 3.0  # the breaker, if a probe before opened it, resets in 2 s
+    while time.monotonic() < deadline:
+        response = front.get("/api/orders/A1004")
+        if response.status_code == 200 and response.json()["served_by"] == "primary":
+            return True
+        time.sleep(0.2)
+    return False
+
+
 def probe_breaker(deps: RunningSystem, sut: RunningSystem, front: httpx.Client) -> bool:
     set_fault(deps.direct_urls["orders_primary"], "error")
     try:
@@ -69,8 +84,8 @@ def probe_outbox(deps: RunningSystem, sut: RunningSystem, front: httpx.Client) -
 
 def probe_shedding(deps: RunningSystem, sut: RunningSystem, front: httpx.Client) -> bool:
     time.sleep(1.05)  # an empty arrival window first
-    # a burst, not a trickle: each recommendation costs the front ~70 ms of CPU, so 8
-    # at a time would stay under both thresholds (20 in flight trips shed_inflight)
+    # a burst, not a trickle: past the front's shed_rps (5 here) in one second, the rest
+    # is shed; each recommendation it admits costs ~70 ms of CPU (all 40 without shedding)
     with ThreadPoolExecutor(max_workers=20) as pool:
         codes = list(
             pool.map(
@@ -96,6 +111,7 @@ def probe_timeouts(deps: RunningSystem, sut: RunningSystem, front: httpx.Client)
 
 PROBES: dict[Mechanism, Probe] = {
     Mechanism.FAILOVER: probe_failover,
+    Mechanism.FAILBACK: probe_failback,
     Mechanism.BREAKER: probe_breaker,
     Mechanism.FALLBACK: probe_fallback,
     Mechanism.OUTBOX: probe_outbox,
@@ -117,7 +133,7 @@ def front_without(
     config = SystemConfig(
         state_dir=tmp_path_factory.mktemp(f"without-{request.param.value}"),
         disabled=frozenset({request.param}),
-        settings=FrontSettings(shed_rps=20, timeout_s=0.5, no_timeout_s=10),
+        settings=FrontSettings(shed_rps=5, timeout_s=0.5, no_timeout_s=10),
         dependency_url_overrides=system.direct_urls,
     )
     sut = start_system(config)
