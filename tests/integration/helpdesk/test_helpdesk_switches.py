@@ -17,7 +17,7 @@ from hd_helpers import events_of, set_fault, wait_for
 
 from helpdesk import FrontSettings, Mechanism, RunningSystem, SystemConfig, start_system
 
-pytestmark = pytest.mark.timeout(60)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(60)]  # slow: ~50 s in all, best started early
 
 Probe = Callable[[RunningSystem, RunningSystem, httpx.Client], bool]
 
