@@ -106,6 +106,8 @@ class Helpdesk:
         with self._orders_lock:
             if served_by == self._orders_served_by:
                 return
+            if served_by == "primary" and not self.config.enabled(Mechanism.FAILBACK):
+                return  # a primary read that began before the failover: the front stays put
             self._orders_served_by = served_by
             event = "failover" if served_by == "replica" else "failback"
             self.events.write(event, dependency="orders", to=served_by)

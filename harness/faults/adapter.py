@@ -474,7 +474,7 @@ def _normalise_url(url: str) -> str:
         why = f"scheme {parsed.scheme or 'none'!r}: toxiproxy-python speaks plain http only"
     elif not parsed.host:
         why = "no host"
-    elif parsed.path not in ("", "/"):
+    elif parsed.path.strip("/"):  # "", "/" and "//" name the root
         why = f"path {parsed.path!r}: toxiproxy-python supports no path prefix"
     else:
         why = None

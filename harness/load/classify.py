@@ -24,6 +24,7 @@ never the first request's duration counted again into the second.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -36,6 +37,8 @@ from harness.load.spec import WriteRule
 from harness.load.writes import WriteReader
 from harness.results.model import Outcome
 from harness.results.raw import CUT_OFF_KIND, AckedWrite
+
+log = logging.getLogger(__name__)
 
 ARRIVAL_LATENESS_KEY = "harness_arrival_lateness_s"
 
@@ -84,6 +87,7 @@ class RequestClassifier:
         self._needs_body = any(m.json_field for m in rules.markers)
         self._one: list[KeptEvent] = []
         self._keep_one = self.listener(self._one.append)
+        self._told_unclassifiable = False  # the first such event is logged, not every one
 
     @property
     def t0_unix_s(self) -> float:
@@ -172,7 +176,12 @@ class RequestClassifier:
         return samples[0], writes[0] if writes else None
 
     def classify_all(self, events: list[KeptEvent]) -> tuple[list[RequestSample], list[AckedWrite]]:
-        """One sample per kept event, in order, and the writes they acknowledged."""
+        """One sample per kept event, in order, and the writes they acknowledged.
+
+        An event this code cannot read (a scenario's own client with an odd response)
+        becomes an error sample of its endpoint with the kind ``unclassifiable: <type>``:
+        never lost, never the end of the batch.
+        """
         # every request of a drill passes here: one loop, names bound once
         samples: list[RequestSample] = []
         writes: list[AckedWrite] = []
@@ -181,45 +190,79 @@ class RequestClassifier:
         needs_body = self._needs_body
         t0_unix_s = self.clock.t0_unix_s
         error, shed = Outcome.ERROR, Outcome.SHED
-        for name, response_time, outcome, status, lateness, started, response, exc in events:
-            latency_us = round(response_time * 1000)
-            if latency_us < 0:
-                latency_us = 0
-            if lateness is not None:
-                lateness = max(float(lateness), 0.0)
-                intended_latency_us: int | None = latency_us + round(lateness * 1_000_000)
-                t_s = started - lateness - t0_unix_s
-            else:
-                intended_latency_us = None
-                t_s = started - t0_unix_s
-            if response is None and exc is None:  # the usual request: its outcome says it all
-                add(RequestSample(t_s, name, outcome, latency_us, intended_latency_us, False))
-                continue
-            headers = getattr(response, "headers", None) if response is not None else None
-            reader = readers.get(name) if readers else None
-            body = (
-                _content(response)
-                if response is not None and (needs_body or reader is not None)
-                else None
-            )
-            sample = RequestSample(
-                t_s,
-                name,
-                outcome,
-                latency_us,
-                intended_latency_us,
-                outcome is shed and not _has_header(headers, "Retry-After"),
-            )
-            if outcome is error:
-                sample.error_kind = self._error_kind(status, exc, headers, body)
-            add(sample)
-            if reader is not None:
-                write = reader.read(
-                    t_s=t_s, response=response, exception=exc, outcome=outcome, body=body
+        for event in events:
+            try:
+                name, response_time, outcome, status, lateness, started, response, exc = event
+                latency_us = round(response_time * 1000)
+                if latency_us < 0:
+                    latency_us = 0
+                if lateness is not None:
+                    lateness = max(float(lateness), 0.0)
+                    intended_latency_us: int | None = latency_us + round(lateness * 1_000_000)
+                    t_s = started - lateness - t0_unix_s
+                else:
+                    intended_latency_us = None
+                    t_s = started - t0_unix_s
+                if response is None and exc is None and outcome is not error:
+                    # the usual request: its outcome says it all
+                    add(RequestSample(t_s, name, outcome, latency_us, intended_latency_us, False))
+                    continue
+                headers = getattr(response, "headers", None) if response is not None else None
+                reader = readers.get(name) if readers else None
+                body = (
+                    _content(response)
+                    if response is not None and (needs_body or reader is not None)
+                    else None
                 )
+                sample = RequestSample(
+                    t_s,
+                    name,
+                    outcome,
+                    latency_us,
+                    intended_latency_us,
+                    outcome is shed and not _has_header(headers, "Retry-After"),
+                )
+                if outcome is error:
+                    sample.error_kind = self._error_kind(status, exc, headers, body)
+                write = (
+                    reader.read(
+                        t_s=t_s, response=response, exception=exc, outcome=outcome, body=body
+                    )
+                    if reader is not None
+                    else None
+                )
+                add(sample)  # last: whatever raised above left nothing half-added
                 if write is not None:
                     writes.append(write)
+            except Exception as problem:  # noqa: BLE001 - counted as an error, named
+                add(self._unclassifiable(event, problem))
         return samples, writes
+
+    def _unclassifiable(self, event: KeptEvent, problem: Exception) -> RequestSample:
+        if not self._told_unclassifiable:
+            self._told_unclassifiable = True
+            log.warning(
+                "a request event could not be classified; counted as an error", exc_info=True
+            )
+        name, response_time, started = event[0], event[1], event[5]
+        t0_unix_s = self.clock.t0_unix_s
+        try:
+            latency_us: int | None = max(round(response_time * 1000), 0)
+        except Exception:  # noqa: BLE001 - the event's own fields are what is odd
+            latency_us = None
+        try:
+            t_s = float(started) - t0_unix_s
+        except Exception:  # noqa: BLE001
+            t_s = time.time() - t0_unix_s
+        return RequestSample(
+            t_s,
+            str(name),
+            Outcome.ERROR,
+            latency_us,
+            None,
+            False,
+            f"unclassifiable: {type(problem).__name__}",
+        )
 
     def _error_kind(
         self, status: int, exception: BaseException | None, headers: Any, body: bytes | None

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import gevent
 from locust import User
 from locust.env import Environment
 from locust.runners import Runner
@@ -35,7 +36,7 @@ from locust.runners import Runner
 from harness.errors import InputError
 from harness.load.classify import RequestClassifier, RequestSample
 from harness.load.dropped import DroppedArrivals
-from harness.load.events import RequestEvents
+from harness.load.events import COLLECT_INTERVAL_S, RequestEvents
 from harness.load.health import HealthSink
 from harness.load.inflight import InFlight
 from harness.load.spec import LoadModel, LoadSpec
@@ -146,6 +147,7 @@ class _LocalDriver(LoadDriver):
         self.events = RequestEvents(classifier)
         self.on_request = self.events.on_request  # Locust's request listener
         self._runner: Runner | None = None
+        self._collector: gevent.Greenlet | None = None
         classes = [self._wrap(track_requests(c, self.in_flight)) for c in user_classes]
         self.env = Environment(user_classes=classes, host=target_url, catch_exceptions=True)
         self.env.events.request.add_listener(self.on_request)
@@ -175,6 +177,14 @@ class _LocalDriver(LoadDriver):
     def start(self) -> None:
         self._runner = self.env.create_local_runner()
         drop_locust_request_stats(self._runner)  # the harness records every request itself
+        # the drill runner collects every tick too (before it flushes and judges); this one
+        # also runs while the runner waits at the end (faults reverted, a restart awaited)
+        self._collector = gevent.spawn(self._collect_forever)
+
+    def _collect_forever(self) -> None:
+        while True:
+            gevent.sleep(COLLECT_INTERVAL_S)
+            self.collect()
 
     def stop(self) -> None:
         runner, self._runner = self._runner, None
@@ -183,9 +193,14 @@ class _LocalDriver(LoadDriver):
         try:
             wait_for_in_flight(self.in_flight, self.spec.drain_s)
         finally:
+            if self._collector is not None:
+                self._collector.kill()
+                self._collector = None
             runner.quit()
-            self.collect()  # the requests that ended during the drain
-            record_cut_offs(self.in_flight, self.classifier, self.sinks.on_samples)
+            try:
+                self.collect()  # the requests that ended during the drain
+            finally:
+                record_cut_offs(self.in_flight, self.classifier, self.sinks.on_samples)
 
 
 class LocalClosedDriver(_LocalDriver):

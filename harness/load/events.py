@@ -9,10 +9,12 @@ outcome and keeps the event; the process classifies what it kept in one batch
 <harness.load.classify.RequestClassifier.classify_all>`) when it collects: the
 drill runner every tick (before it flushes buckets and judges abort conditions, so
 they see every request that has ended), a Locust worker every
-``COLLECT_INTERVAL_S``, and every load process once more after its drain. Nothing
-is lost or late: the start time is taken when the event fires (Locust's own, or now
-minus the response time when a custom client gives none), and the batch keeps the
-order in which the requests ended.
+``COLLECT_INTERVAL_S`` (the drill process's local driver as well, so events do not
+pile up while the runner waits at the end), and every load process once more after
+its drain. Nothing is late: the start time is taken when the event fires (Locust's
+own, or now minus the response time when a custom client gives none), and the batch
+keeps the order in which the requests ended; an event the batch cannot read is an
+error sample of its endpoint, not a lost batch.
 
 Locust-free on purpose (the drivers, the workers and the unit tests share it).
 """

@@ -106,7 +106,10 @@ class _Worker:
     def collect_forever(self) -> None:
         while True:
             gevent.sleep(COLLECT_INTERVAL_S)
-            self.collect()
+            try:
+                self.collect()
+            except Exception:  # the next report collects again; this loop must not die
+                log.exception("collecting request events failed")
 
     def on_user_error(self, user_instance: Any, exception: BaseException, **_: Any) -> None:
         """A task's own code raised: an error of that task (lost before the configuration)."""
@@ -115,6 +118,10 @@ class _Worker:
 
     def on_config(self, environment: Environment, msg: Any, **_: Any) -> None:
         config = WorkerConfig.model_validate(msg.data)
+        if self.batch is not None and self.batch.config == config:  # said twice: once is enough
+            assert self.runner is not None
+            self.runner.send_message(MSG_READY, {"pid": os.getpid()})
+            return
         self.classifier = RequestClassifier(
             config.outcomes, config.writes, DrillClock.started_at(config.t0_unix_s)
         )

@@ -177,6 +177,7 @@ def test_not_a_toxiproxy(body: str) -> None:
     ("localhost:9000", "http://localhost:9000"),
     ("http://[::1]:8474", "http://[::1]:8474"),
     ("http://toxiproxy", "http://toxiproxy:8474"),
+    ("http://127.0.0.1:8474//", "http://127.0.0.1:8474"),
 ])
 def test_urls_are_normalised(given: str, normal: str) -> None:
     """URLs are reduced to http://host:port (the form messages and ledgers use)."""

@@ -175,47 +175,70 @@ def fire(events: RequestEvents, name: str, response: object = None, **event: obj
     )
 
 
-def test_a_batch_gives_what_classifying_each_event_gives() -> None:
-    """Ok, fallback, shed without Retry-After, transport error, write, open-model lateness."""
+def test_a_batch_classifies_every_kind_of_event_as_the_per_event_rules_say() -> None:
+    """Each event's sample and write, pinned field by field (not compared with the batch
+    itself): ok, fallback, shed with and without Retry-After, transport error, a 2xx the
+    scenario failed, no response and no exception (Locust's ``measure()``), writes
+    acknowledged and indeterminate, open-model lateness."""
     c = classifier(markers=[Marker(outcome="fallback", header="X-Mode", value="fallback")])
     events = RequestEvents(c)
-    cases: list[tuple[str, object, dict[str, object]]] = [
-        ("orders", FakeResponse(200), {}),
-        ("orders", FakeResponse(200, {"X-Mode": "fallback"}), {}),
-        ("orders", FakeResponse(429), {}),
-        ("orders", None, {"exception": ConnectionRefusedError("refused")}),
-        ("tickets:create", FakeResponse(201, content=b'{"ticket_id": "T-9"}'), {}),
-        ("kb", FakeResponse(200), {"context": {ARRIVAL_LATENESS_KEY: 0.25}}),
-    ]
-    for name, response, extra in cases:
+    ms = 20_000
+    cases: list[tuple[str, object, dict[str, object], tuple[Outcome, str | None, bool]]] = [
+        ("orders", FakeResponse(200), {}, (Outcome.OK, None, False)),
+        ("orders", FakeResponse(200, {"X-Mode": "fallback"}), {}, (Outcome.FALLBACK, None, False)),
+        ("orders", FakeResponse(429), {}, (Outcome.SHED, None, True)),
+        ("orders", FakeResponse(429, {"Retry-After": "1"}), {}, (Outcome.SHED, None, False)),
+        (
+            "orders",
+            None,
+            {"exception": ConnectionRefusedError("refused")},
+            (Outcome.ERROR, "ConnectionRefusedError", False),
+        ),
+        (
+            "orders",
+            FakeResponse(200),
+            {"exception": ValueError("wrong body")},
+            (Outcome.ERROR, "ValueError", False),
+        ),
+        ("orders", None, {}, (Outcome.ERROR, "no response", False)),
+        ("tickets:create", FakeResponse(201, content=b'{"ticket_id": "T-9"}'), {}, (Outcome.OK, None, False)),
+        ("tickets:create", None, {}, (Outcome.ERROR, "no response", False)),
+        ("kb", FakeResponse(200), {"context": {ARRIVAL_LATENESS_KEY: 0.25}}, (Outcome.OK, None, False)),
+    ]  # fmt: skip
+    for name, response, extra, _ in cases:
         fire(events, name, response, **extra)
     assert len(events) == len(cases)
     samples, writes = c.classify_all(events.take())
     assert len(events) == 0 and events.take() == []
-    one_by_one = [
-        c.classify(
-            name=name,
-            response_time=20.0,
-            response=response,
-            context=extra.get("context", {}),
-            exception=extra.get("exception"),
-            start_time=T0 + 1.0,
-        )
-        for name, response, extra in cases
+    assert [(s.outcome, s.error_kind, s.retry_after_missing) for s in samples] == [
+        expected for *_, expected in cases
     ]
-    assert samples == [sample for sample, _ in one_by_one]
-    assert writes == [write for _, write in one_by_one if write is not None]
-    assert [s.outcome for s in samples] == [
-        Outcome.OK,
-        Outcome.FALLBACK,
-        Outcome.SHED,
-        Outcome.ERROR,
-        Outcome.OK,
-        Outcome.OK,
+    assert [s.endpoint for s in samples] == [name for name, *_ in cases]
+    assert all(s.latency_us == ms for s in samples)
+    assert [(s.t_s, s.intended_latency_us) for s in samples[:-1]] == [(1.0, None)] * 9
+    assert (samples[-1].t_s, samples[-1].intended_latency_us) == (0.75, ms + 250_000)
+    assert [(w.kind, w.write_id, w.status) for w in writes] == [
+        (WriteKind.ACKNOWLEDGED, "T-9", 201),
+        (WriteKind.INDETERMINATE, None, 0),
     ]
-    assert samples[2].retry_after_missing and samples[3].error_kind == "ConnectionRefusedError"
-    assert [(w.kind, w.write_id) for w in writes] == [(WriteKind.ACKNOWLEDGED, "T-9")]
-    assert samples[5].t_s == 0.75 and samples[5].intended_latency_us == 270_000
+
+
+def test_an_event_the_batch_cannot_read_is_an_error_of_its_endpoint_not_a_lost_batch() -> None:
+    """An event whose fields the batch cannot use (here a custom client's response time of
+    None) costs that event only: an error sample of its endpoint, named, between the others."""
+    c = classifier()
+    events = RequestEvents(c)
+    fire(events, "orders", FakeResponse(200))
+    fire(events, "kb", FakeResponse(200))
+    kept = events.take()
+    odd = ("search", None, Outcome.OK, 200, None, T0 + 1.5, None, None)
+    samples, _ = c.classify_all([kept[0], odd, kept[1]])
+    assert [(s.endpoint, s.outcome, s.error_kind) for s in samples] == [
+        ("orders", Outcome.OK, None),
+        ("search", Outcome.ERROR, "unclassifiable: TypeError"),
+        ("kb", Outcome.OK, None),
+    ]
+    assert samples[1].latency_us is None and samples[1].t_s == 1.5
 
 
 def test_a_start_time_missing_is_taken_when_the_event_fires_not_when_collected() -> None:

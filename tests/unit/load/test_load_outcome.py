@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
@@ -72,6 +72,15 @@ def _markers(draw: st.DrawFn) -> Marker:
 
 
 @settings(max_examples=400, deadline=None)
+@example(  # two markers on one header with another between them: two groups, not one
+    markers=[
+        Marker(outcome=Outcome.DEGRADED, header="X-Mode", value="1"),
+        Marker(outcome=Outcome.ERROR, header="X-Other", value="True"),
+        Marker(outcome=Outcome.FALLBACK, header="X-Mode", value="True"),
+    ],
+    headers={"X-Mode": "True", "X-Other": "True"},
+    document=None,
+)
 @given(
     markers=st.lists(_markers(), max_size=6),
     headers=st.dictionaries(_names, _values, max_size=3),
