@@ -36,12 +36,13 @@ from locust.runners import Runner
 from harness.errors import InputError
 from harness.load.classify import RequestClassifier, RequestSample
 from harness.load.dropped import DroppedArrivals
-from harness.load.events import COLLECT_INTERVAL_S, RequestEvents
+from harness.load.events import RequestEvents
 from harness.load.health import HealthSink
 from harness.load.inflight import InFlight
 from harness.load.spec import LoadModel, LoadSpec
 from harness.load.users import (
     ArrivalGate,
+    collect_forever,
     drop_locust_request_stats,
     gated,
     record_cut_offs,
@@ -162,11 +163,9 @@ class _LocalDriver(LoadDriver):
 
     def collect(self) -> None:
         """Classify the request events kept since the last call; samples and writes to the sinks."""
-        events = self.events.take()
-        if not events:
-            return
-        samples, writes = self.classifier.classify_all(events)
-        self.sinks.on_samples(samples)
+        samples, writes = self.events.classify()
+        if samples:
+            self.sinks.on_samples(samples)
         for write in writes:
             self.sinks.on_write(write)
 
@@ -179,12 +178,7 @@ class _LocalDriver(LoadDriver):
         drop_locust_request_stats(self._runner)  # the harness records every request itself
         # the drill runner collects every tick too (before it flushes and judges); this one
         # also runs while the runner waits at the end (faults reverted, a restart awaited)
-        self._collector = gevent.spawn(self._collect_forever)
-
-    def _collect_forever(self) -> None:
-        while True:
-            gevent.sleep(COLLECT_INTERVAL_S)
-            self.collect()
+        self._collector = gevent.spawn(collect_forever, self.collect)
 
     def stop(self) -> None:
         runner, self._runner = self._runner, None

@@ -21,9 +21,10 @@ Locust-free on purpose (the drivers, the workers and the unit tests share it).
 
 from __future__ import annotations
 
-from harness.load.classify import KeptEvent, RequestClassifier
+from harness.load.classify import KeptEvent, RequestClassifier, RequestSample
+from harness.results.raw import AckedWrite
 
-COLLECT_INTERVAL_S = 0.05  # a Locust worker collects this often (the drill runner: every tick)
+COLLECT_INTERVAL_S = 0.05  # each load process collects this often (the drill runner: every tick)
 
 
 class RequestEvents:
@@ -34,6 +35,7 @@ class RequestEvents:
     """
 
     def __init__(self, classifier: RequestClassifier) -> None:
+        self.classifier = classifier
         self._events: list[KeptEvent] = []
         self.on_request = classifier.listener(self._events.append)
 
@@ -45,3 +47,8 @@ class RequestEvents:
         events = self._events[:]
         self._events.clear()
         return events
+
+    def classify(self) -> tuple[list[RequestSample], list[AckedWrite]]:
+        """The samples and writes of every event kept so far (:meth:`take`, classified)."""
+        events = self.take()
+        return self.classifier.classify_all(events) if events else ([], [])

@@ -10,6 +10,7 @@ into an error sample of the task.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from typing import Any
@@ -21,10 +22,14 @@ from locust import User
 from locust.runners import Runner
 
 from harness.load.classify import ARRIVAL_LATENESS_KEY, RequestClassifier, RequestSample
+from harness.load.events import COLLECT_INTERVAL_S
 from harness.load.inflight import InFlight
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "ArrivalGate",
+    "collect_forever",
     "drop_locust_request_stats",
     "gated",
     "record_cut_offs",
@@ -241,6 +246,20 @@ def task_error(
     """
     user = getattr(user_instance, "user", None) or user_instance
     return classifier.task_error(user_class=type(user).__name__, exception=exception)
+
+
+def collect_forever(collect: Callable[[], None]) -> None:
+    """Call ``collect`` every ``COLLECT_INTERVAL_S`` until killed (a greenlet of a load process).
+
+    A failure is logged and the loop goes on: the next collect, or the last one at the
+    stop, takes what is left.
+    """
+    while True:
+        gevent.sleep(COLLECT_INTERVAL_S)
+        try:
+            collect()
+        except Exception:
+            log.exception("collecting request events failed")
 
 
 def wait_for_in_flight(in_flight: InFlight, limit_s: float) -> None:

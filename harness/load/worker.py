@@ -41,7 +41,7 @@ from harness.clock import DrillClock
 from harness.errors import InfrastructureError
 from harness.load.classify import RequestClassifier
 from harness.load.dropped import DroppedArrivals
-from harness.load.events import COLLECT_INTERVAL_S, RequestEvents
+from harness.load.events import RequestEvents
 from harness.load.health import LoopMonitor, freeze_heap
 from harness.load.inflight import InFlight
 from harness.load.protocol import (
@@ -60,6 +60,7 @@ from harness.load.protocol import (
 from harness.load.scenario import load_user_classes
 from harness.load.users import (
     ArrivalGate,
+    collect_forever,
     drop_locust_request_stats,
     gated,
     record_cut_offs,
@@ -97,19 +98,11 @@ class _Worker:
 
     def collect(self) -> None:
         """Classify the request events kept since the last call into the batch."""
-        if self.events is None or self.classifier is None or self.batch is None:
+        if self.events is None or self.batch is None:
             return
-        events = self.events.take()
-        if events:
-            self.batch.add(*self.classifier.classify_all(events))
-
-    def collect_forever(self) -> None:
-        while True:
-            gevent.sleep(COLLECT_INTERVAL_S)
-            try:
-                self.collect()
-            except Exception:  # the next report collects again; this loop must not die
-                log.exception("collecting request events failed")
+        samples, writes = self.events.classify()
+        if samples or writes:
+            self.batch.add(samples, writes)
 
     def on_user_error(self, user_instance: Any, exception: BaseException, **_: Any) -> None:
         """A task's own code raised: an error of that task (lost before the configuration)."""
@@ -247,7 +240,7 @@ def run_worker(
     if exit_with_parent:
         gevent.spawn(_watch_parent, exit_with_parent)
     worker = _Worker()
-    gevent.spawn(worker.collect_forever)
+    gevent.spawn(collect_forever, worker.collect)
     classes = [  # gated only once the master's configuration says open model
         gated(track_requests(c, worker.in_flight), lambda: worker.gate)
         for c in load_user_classes(scenario, user_classes)
